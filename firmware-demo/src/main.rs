@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 
 mod report;
+mod stack;
 
 use core_nostd::frontend::{StreamingFrontEnd, frame_count};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -30,12 +31,12 @@ fn main() -> ! {
     #[cfg(feature = "fault-selftest")]
     fault_selftest();
 
-    let instructions_pass = stream_clip(|_| ());
+    let measured_frames = stream_clip(|_| ());
     let mut hasher = Sha256::new();
     let frames = stream_clip(|frame| hasher.update(frame.map(|code| code as u8)));
     let digest: [u8; 32] = hasher.finalize().into();
 
-    let ok = frames == HOST_FRAMES && frames == instructions_pass && digest == HOST_SHA256;
+    let ok = frames == HOST_FRAMES && frames == measured_frames && digest == HOST_SHA256;
     report::result(
         CLIP_NAME,
         CLIP_SAMPLES,
@@ -45,6 +46,7 @@ fn main() -> ! {
         &HOST_SHA256,
         ok,
     );
+    report::stack(stack::high_water_bytes());
     report::exit(ok)
 }
 

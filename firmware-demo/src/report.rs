@@ -13,6 +13,11 @@ pub fn result(
     imp::result(clip, samples, frames, expected_frames, digest, host, ok);
 }
 
+/// Reports the stack's high-water mark in bytes.
+pub fn stack(bytes: usize) {
+    imp::stack(bytes);
+}
+
 /// Reports a fault (HardFault or an unexpected exception) at `at` (PC or IRQ number).
 pub fn fault(what: &str, at: u32) {
     imp::fault(what, at);
@@ -65,6 +70,10 @@ mod imp {
         );
     }
 
+    pub fn stack(bytes: usize) {
+        hprintln!("stack high-water: {} bytes", bytes);
+    }
+
     pub fn fault(what: &str, at: u32) {
         hprintln!("firmware-demo: {} at {:#010x}", what, at);
     }
@@ -108,6 +117,10 @@ mod imp {
         defmt::println!("features sha256: {=[u8]:02x}", &digest[..]);
         defmt::println!("host sha256:     {=[u8]:02x}", &host[..]);
         defmt::println!("result: {=str}", if ok { "MATCH" } else { "MISMATCH" });
+    }
+
+    pub fn stack(bytes: usize) {
+        defmt::println!("stack high-water: {=usize} bytes", bytes);
     }
 
     pub fn fault(what: &str, at: u32) {

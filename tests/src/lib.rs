@@ -1,12 +1,9 @@
 //! Shared helpers of the cross-crate tests: a float (f64) reference of the front end, the test
-//! signals, the committed clips, and the feature-stream hash used by golden vectors and the
-//! firmware.
+//! signals and the committed clips. The feature-stream hash is `host_cli::features`'s.
 
 pub mod reference;
 pub mod signals;
 
-use core_nostd::frontend::{Frame, StreamingFrontEnd};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The workspace root (the parent of this crate's directory).
@@ -41,26 +38,4 @@ pub fn read_clip(path: &Path) -> Vec<i16> {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// All frames of `samples` through the streaming front end, in time order.
-#[must_use]
-pub fn frames_of(samples: &[i16]) -> Vec<Frame> {
-    let mut front_end = StreamingFrontEnd::new();
-    let mut frames = Vec::new();
-    front_end.push(samples, |frame| frames.push(*frame));
-    frames
-}
-
-/// The canonical feature hash: SHA-256 over the frames in time order, 128 bytes per frame
-/// (bin 0 first, each `i8` code as its two's-complement byte). The firmware computes the same.
-#[must_use]
-pub fn feature_hash(frames: &[Frame]) -> String {
-    let mut hasher = Sha256::new();
-    for frame in frames {
-        hasher.update(frame.map(|code| code as u8));
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use host_cli::features::{feature_hash, frames_of};

@@ -15,6 +15,9 @@ use workspace_tests::{bundled_clip_path, feature_hash, frames_of, read_clip, wor
 /// How long one QEMU run may take before it counts as hung (a run takes well under a second).
 const QEMU_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Stack budget of the front-end demo (measured 2,192 B; the F405 has 128 KB of SRAM in all).
+const MAX_STACK_BYTES: usize = 8 * 1024;
+
 /// Builds share one target directory and one output path per feature set; run them one at a time.
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
@@ -128,6 +131,14 @@ fn firmware_matches_host_on(board: &Board) {
         output.status.code(),
         Some(0),
         "firmware exit status; output:\n{stdout}"
+    );
+    let stack: usize = field(&stdout, "stack high-water:")
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no stack report in:\n{stdout}"));
+    assert!(
+        (512..=MAX_STACK_BYTES).contains(&stack),
+        "stack high-water {stack} B out of range"
     );
 }
 

@@ -1,0 +1,129 @@
+//! `host-cli`: the laptop's command line. A thin shell over the `host_cli` library.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use core_nostd::frontend::BINS;
+use host_cli::features::{feature_hash, frames_of};
+use host_cli::{audio, view};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Who composed it, and which instruments play: a classical-music classifier whose model runs
+/// bit-identically on a laptop and on a microcontroller.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show what the model sees: the integer spectrogram of a recording.
+    ///
+    /// Decodes FILE (WAV of any flavour, FLAC, MP3, OGG/Vorbis), mixes it to mono, resamples it to
+    /// 8 kHz and runs the same fixed-point front end as the firmware: 128 frequency bins every
+    /// 16 ms. Prints a heat map, levels and the SHA-256 of the features.
+    Spectrogram {
+        /// The recording to analyse.
+        file: PathBuf,
+        /// Heat-map width in characters (time columns).
+        #[arg(long, default_value_t = 72)]
+        width: usize,
+        /// Heat-map height in characters (frequency rows).
+        #[arg(long, default_value_t = 16)]
+        height: usize,
+        /// Print a JSON object instead of the heat map.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Spectrogram {
+            file,
+            width,
+            height,
+            json,
+        } => spectrogram(&file, width, height, json),
+    }
+}
+
+/// The `spectrogram` subcommand.
+fn spectrogram(file: &Path, width: usize, height: usize, json: bool) -> Result<()> {
+    let pcm =
+        audio::load_pcm_8k(file).with_context(|| format!("cannot analyse {}", file.display()))?;
+    let frames = frames_of(&pcm.samples);
+    let hash = feature_hash(&frames);
+    let levels = view::levels(&frames);
+    let seconds = pcm.samples.len() as f64 / f64::from(audio::TARGET_RATE_HZ);
+
+    if json {
+        let report = SpectrogramReport {
+            file: file.display().to_string(),
+            source_rate_hz: pcm.source_rate_hz,
+            source_channels: pcm.source_channels,
+            seconds,
+            frames: frames.len(),
+            bins: BINS,
+            features_sha256: hash,
+            levels: levels.map(|l| LevelsReport {
+                mean_db: view::code_to_db(l.mean_code.round() as i8),
+                max_db: view::code_to_db(l.max_code),
+                silent_frame_share: l.silent_frame_share,
+                strongest_bin_hz: l.strongest_bin_hz,
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+
+    println!("{}", file.display());
+    println!(
+        "  source: {} Hz, {} channel(s); analysed as 8 kHz mono: {seconds:.2} s, {} frames x {BINS} bins",
+        pcm.source_rate_hz,
+        pcm.source_channels,
+        frames.len()
+    );
+    match levels {
+        None => println!("  shorter than one 32 ms frame: no features"),
+        Some(l) if l.silent_frame_share >= 1.0 => println!("  digital silence throughout"),
+        Some(l) => {
+            println!(
+                "  level: mean {:.1} dB, peak {:.1} dB above the floor; strongest band around {:.0} Hz; {:.0}% silent frames",
+                view::code_to_db(l.mean_code.round() as i8),
+                view::code_to_db(l.max_code),
+                l.strongest_bin_hz,
+                100.0 * l.silent_frame_share
+            );
+            println!();
+            print!("{}", view::heat_map(&frames, width, height));
+        }
+    }
+    println!("\n  features sha256: {hash}");
+    Ok(())
+}
+
+/// `spectrogram --json` output.
+#[derive(Serialize)]
+struct SpectrogramReport {
+    file: String,
+    source_rate_hz: u32,
+    source_channels: usize,
+    seconds: f64,
+    frames: usize,
+    bins: usize,
+    features_sha256: String,
+    /// Absent (null) when the recording is shorter than one frame.
+    levels: Option<LevelsReport>,
+}
+
+/// Levels in dB above the floor.
+#[derive(Serialize)]
+struct LevelsReport {
+    mean_db: f32,
+    max_db: f32,
+    silent_frame_share: f32,
+    strongest_bin_hz: f32,
+}
