@@ -62,6 +62,16 @@ fn bench_frontend(c: &mut Criterion) {
     group.bench_function("compute_frame_reference", |b| {
         b.iter(|| compute_frame_reference(black_box(&frame_samples), &mut frame))
     });
+    // The FFT alone, for the share of the frame it takes.
+    let mut fft_input = [0.0_f32; FRAME_LEN];
+    group.bench_function("microfft rfft_256 alone", |b| {
+        b.iter(|| {
+            for (x, &s) in fft_input.iter_mut().zip(black_box(&frame_samples)) {
+                *x = f32::from(s);
+            }
+            black_box(microfft::real::rfft_256(&mut fft_input)[3].re)
+        })
+    });
     group.finish();
 }
 

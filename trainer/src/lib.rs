@@ -1,6 +1,12 @@
-//! Training-side library (placeholder until the data issue): re-exports the shared front end.
+//! The training workstation's library: reading and rendering data, preparing windows, and (in
+//! later issues) training, evaluating and exporting models. The `trainer` binary is a thin shell
+//! over it.
 //!
-//! The trainer computes its features with `core_nostd::frontend`, the same code the host CLI and
-//! the firmware run, so training and serving never differ.
+//! Features are computed with `core_nostd::frontend`, the same code the host CLI and the firmware
+//! run, and audio is read with `host_cli::audio`, the CLI's loader, so training and serving never
+//! differ.
+
+pub mod atomic;
+pub mod musicnet;
 
 pub use core_nostd::frontend;
