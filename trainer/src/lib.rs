@@ -8,5 +8,9 @@
 
 pub mod atomic;
 pub mod musicnet;
+pub mod prepare;
+pub mod progress;
+pub mod sampler;
+pub mod seed;
 
 pub use core_nostd::frontend;

@@ -168,6 +168,11 @@ impl Issues {
         }
     }
 
+    /// Takes over the warnings of `other` (a per-thread collector of the same strictness).
+    pub fn absorb(&mut self, other: Issues) {
+        self.warnings.extend(other.warnings);
+    }
+
     /// The warnings recorded so far.
     #[must_use]
     pub fn warnings(&self) -> &[DataError] {

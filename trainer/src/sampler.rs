@@ -1,0 +1,298 @@
+//! Training examples: random 5 s windows of a prepared recording, stacked `N` at a time, turned
+//! into features by `core-nostd`'s front end, with a composer label and instrument multi-hot.
+//!
+//! A stack draws `N` window starts uniformly over the recording (sorted, as the reference did;
+//! they may overlap), computes each window's 128 × 312 feature plane, and stacks the planes as
+//! `N` channels: `features[c][bin][frame]`, `N × 128 × 312` bytes. A recording shorter than one
+//! window is zero-padded at the end (silence, as the front end sees it).
+//!
+//! Instrument labels come in two modes ([`LabelMode`]):
+//! - `recording`: every instrument that plays anywhere in the recording (the reference's);
+//! - `window` (default): the instruments whose notes sound for at least
+//!   [`MIN_SOUNDING_SAMPLES`] (one 32 ms frame) in at least one of the stack's windows.
+
+use crate::prepare::cache::PreparedRecording;
+use crate::prepare::select::Selection;
+use core_nostd::frontend::{BINS, FeaturePlane, WINDOW_FRAMES, WINDOW_SAMPLES, window_features};
+use rand::RngExt;
+
+/// Samples an instrument must sound within a window to label it in [`LabelMode::Window`]: one
+/// front-end frame (256 samples, 32 ms).
+pub const MIN_SOUNDING_SAMPLES: u64 = core_nostd::frontend::FRAME_LEN as u64;
+
+/// Bytes of features per window (one channel).
+pub const WINDOW_FEATURES: usize = BINS * WINDOW_FRAMES;
+
+/// Where instrument labels come from.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelMode {
+    /// Every instrument of the recording, wherever the window is (the reference's labels).
+    Recording,
+    /// The instruments that actually sound in the window(s), from the note times.
+    #[default]
+    Window,
+}
+
+/// One training or evaluation example.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    /// The recording it was cut from.
+    pub recording: u32,
+    /// Start sample (8 kHz) of each stacked window, ascending.
+    pub starts: Vec<u64>,
+    /// `starts.len() × 128 × 312` feature codes, channel-major (`[c][bin][frame]`).
+    pub features: Vec<i8>,
+    /// Composer class index.
+    pub composer: usize,
+    /// One flag per instrument class.
+    pub instruments: Vec<bool>,
+}
+
+/// Draws `stack` window starts for a recording of `samples` samples, sorted. Cost: `stack` draws.
+pub fn draw_starts(samples: u64, stack: usize, rng: &mut impl rand::Rng) -> Vec<u64> {
+    let last_start = samples.saturating_sub(WINDOW_SAMPLES as u64);
+    let mut starts: Vec<u64> = (0..stack)
+        .map(|_| rng.random_range(0..=last_start))
+        .collect();
+    starts.sort_unstable();
+    starts
+}
+
+/// The instrument labels of a stack of windows starting at `starts`, one flag per class of
+/// `selection`. Cost: one pass over the recording's spans per window.
+#[must_use]
+pub fn instrument_labels(
+    recording: &PreparedRecording,
+    starts: &[u64],
+    selection: &Selection,
+    mode: LabelMode,
+) -> Vec<bool> {
+    let mut labels = vec![false; selection.instruments.len()];
+    let mut mark = |program: u8| {
+        if let Some(index) = selection.instrument_index(program) {
+            labels[index] = true;
+        }
+    };
+    match mode {
+        LabelMode::Recording => recording.instruments.iter().for_each(|&p| mark(p)),
+        LabelMode::Window => {
+            for &start in starts {
+                for (program, sounding) in
+                    recording.playing_in(start, start + WINDOW_SAMPLES as u64)
+                {
+                    if sounding >= MIN_SOUNDING_SAMPLES {
+                        mark(program);
+                    }
+                }
+            }
+        }
+    }
+    labels
+}
+
+/// Features of one window starting at `start` of `audio` (zero-padded past its end), appended
+/// to `out` (`128 × 312` codes, `[bin][frame]`). Cost: 312 front-end frames.
+pub fn append_window_features(audio: &[i16], start: u64, out: &mut Vec<i8>) {
+    let mut window = Box::new([0_i16; WINDOW_SAMPLES]);
+    let start = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(audio.len());
+    let available = &audio[start..(start + WINDOW_SAMPLES).min(audio.len())];
+    window[..available.len()].copy_from_slice(available);
+    let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
+    window_features(&window, &mut plane);
+    out.extend_from_slice(plane.as_flattened());
+}
+
+/// Draws one example from `recording` (whose 8 kHz audio is `audio`): `stack` windows, their
+/// features, and labels per `mode`. Returns `None` if the recording's composer is not a class.
+/// Cost: `stack` × 312 front-end frames (about 0.25 ms per window on one core).
+pub fn draw_example(
+    recording: &PreparedRecording,
+    audio: &[i16],
+    selection: &Selection,
+    stack: usize,
+    mode: LabelMode,
+    rng: &mut impl rand::Rng,
+) -> Option<Example> {
+    let composer = selection.composer_index(&recording.composer)?;
+    let starts = draw_starts(audio.len() as u64, stack, rng);
+    let mut features = Vec::with_capacity(stack * WINDOW_FEATURES);
+    for &start in &starts {
+        append_window_features(audio, start, &mut features);
+    }
+    let instruments = instrument_labels(recording, &starts, selection, mode);
+    Some(Example {
+        recording: recording.id,
+        starts,
+        features,
+        composer,
+        instruments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::musicnet::Split;
+    use crate::prepare::cache::{InstrumentSpan, SourceInfo};
+    use crate::prepare::select::SelectionRules;
+    use crate::seed::{Purpose, rng_for};
+    use std::path::PathBuf;
+
+    const W: u64 = WINDOW_SAMPLES as u64;
+
+    /// A 30 s recording: violin (41) throughout, piano (1) only in the first 6 s, flute (74,
+    /// not a class) in the last 5 s.
+    fn recording() -> PreparedRecording {
+        PreparedRecording {
+            id: 7,
+            split: Split::Train,
+            composer: "Mozart".into(),
+            composition: "k1".into(),
+            ensemble: String::new(),
+            samples: 240_000,
+            notes: 3,
+            instruments: vec![1, 41, 74],
+            spans: vec![
+                InstrumentSpan {
+                    program: 1,
+                    start: 0,
+                    end: 48_000,
+                },
+                InstrumentSpan {
+                    program: 41,
+                    start: 0,
+                    end: 240_000,
+                },
+                InstrumentSpan {
+                    program: 74,
+                    start: 200_000,
+                    end: 240_000,
+                },
+            ],
+            source: SourceInfo {
+                audio: PathBuf::new(),
+                bytes: 0,
+                rate_hz: 8_000,
+                channels: 1,
+            },
+        }
+    }
+
+    fn selection() -> Selection {
+        Selection {
+            rules: SelectionRules::default(),
+            composers: vec!["Bach".into(), "Mozart".into()],
+            instruments: vec![1, 41],
+            train: vec![7],
+            validation: vec![],
+            test: vec![],
+            dropped_composers: vec![],
+            dropped_instruments: vec![(74, 1)],
+        }
+    }
+
+    #[test]
+    fn window_labels_follow_the_notes_recording_labels_do_not() {
+        let (r, s) = (recording(), selection());
+        assert_eq!(
+            instrument_labels(&r, &[100_000], &s, LabelMode::Window),
+            vec![false, true]
+        );
+        assert_eq!(
+            instrument_labels(&r, &[100_000], &s, LabelMode::Recording),
+            vec![true, true]
+        );
+        assert_eq!(
+            instrument_labels(&r, &[0], &s, LabelMode::Window),
+            vec![true, true]
+        );
+        // Piano ends 100 samples into the window: less than one frame, not labelled.
+        assert_eq!(
+            instrument_labels(&r, &[48_000 - 100], &s, LabelMode::Window),
+            vec![false, true]
+        );
+        assert_eq!(
+            instrument_labels(&r, &[48_000 - 300], &s, LabelMode::Window),
+            vec![true, true]
+        );
+        // A stack is labelled with the union of its windows.
+        assert_eq!(
+            instrument_labels(&r, &[0, 150_000], &s, LabelMode::Window),
+            vec![true, true]
+        );
+    }
+
+    #[test]
+    fn starts_are_sorted_and_keep_windows_inside_the_recording() {
+        let mut rng = rng_for(3, Purpose::Windows, 0);
+        for _ in 0..200 {
+            let starts = draw_starts(240_000, 4, &mut rng);
+            assert_eq!(starts.len(), 4);
+            assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+            assert!(starts.iter().all(|&s| s + W <= 240_000));
+        }
+        assert_eq!(
+            draw_starts(1_000, 2, &mut rng),
+            vec![0, 0],
+            "short recordings start at 0"
+        );
+    }
+
+    #[test]
+    fn examples_stack_front_end_planes_and_pad_short_audio() {
+        let (r, s) = (recording(), selection());
+        let audio: Vec<i16> = (0..240_000)
+            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
+            .collect();
+        let mut rng = rng_for(5, Purpose::Windows, 1);
+        let example = draw_example(&r, &audio, &s, 4, LabelMode::Window, &mut rng).unwrap();
+        assert_eq!(example.features.len(), 4 * WINDOW_FEATURES);
+        assert_eq!(example.composer, 1);
+        let start = usize::try_from(example.starts[2]).unwrap();
+        let window: Box<[i16; WINDOW_SAMPLES]> = audio[start..start + WINDOW_SAMPLES]
+            .to_vec()
+            .into_boxed_slice()
+            .try_into()
+            .unwrap();
+        let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
+        window_features(&window, &mut plane);
+        assert_eq!(
+            &example.features[2 * WINDOW_FEATURES..3 * WINDOW_FEATURES],
+            plane.as_flattened()
+        );
+
+        let short = &audio[..10_000];
+        let mut padded = Vec::new();
+        append_window_features(short, 0, &mut padded);
+        let last_frame: Vec<i8> = (0..BINS)
+            .map(|bin| padded[bin * WINDOW_FRAMES + WINDOW_FRAMES - 1])
+            .collect();
+        assert!(
+            last_frame.iter().all(|&c| c == i8::MIN),
+            "zero padding is silence"
+        );
+    }
+
+    #[test]
+    fn unknown_composers_give_no_example() {
+        let mut r = recording();
+        r.composer = "Haydn".into();
+        let mut rng = rng_for(5, Purpose::Windows, 1);
+        assert!(
+            draw_example(&r, &[0; 100], &selection(), 1, LabelMode::Window, &mut rng).is_none()
+        );
+    }
+}
