@@ -4,8 +4,10 @@
 //! - [`audio`]: any common audio file → mono → 8 kHz → `i16`, the one audio path shared with the
 //!   trainer, so training and serving read audio identically.
 //! - [`features`]: a whole recording through the front end, and the canonical feature hash.
+//! - [`plot`]: PNG plots (bar charts, ...) with the bundled font.
 //! - [`view`]: human-readable renderings of the front end's features.
 
 pub mod audio;
 pub mod features;
+pub mod plot;
 pub mod view;

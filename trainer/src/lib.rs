@@ -12,5 +12,6 @@ pub mod prepare;
 pub mod progress;
 pub mod sampler;
 pub mod seed;
+pub mod stats;
 
 pub use core_nostd::frontend;

@@ -1,0 +1,70 @@
+//! `trainer`: the training workstation's command line, a thin shell over the `trainer` library.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use trainer::prepare::cache::CacheDir;
+use trainer::prepare::{self, PrepareArgs};
+use trainer::stats;
+
+/// Prepare data for, train, evaluate and export the composer/instrument classifier.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a MusicNet folder once to an 8 kHz cache, reduce labels, and select the data.
+    ///
+    /// Reads `musicnet_metadata.csv`, `{train,test}_data/*.wav` and `{train,test}_labels/*.csv`
+    /// (the archive's layout or a mirror's `musicnet/musicnet/...`), resamples every recording to
+    /// 8 kHz mono with the CLI's loader, and writes the cache with `index.json` and
+    /// `selection.json` (the reference's rules by default). A killed run resumes.
+    Prepare(PrepareArgs),
+    /// Label statistics of a prepared cache: recordings, hours and windows per composer and
+    /// instrument, and how often per-window and per-recording labels disagree.
+    Stats(StatsArgs),
+}
+
+/// Options of `trainer stats`.
+#[derive(clap::Args)]
+struct StatsArgs {
+    /// A cache folder written by `trainer prepare`.
+    cache: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Also draw the bar charts into this PNG.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Seed of the random stacks used for the disagreement figure.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Prepare(args) => {
+            let summary = prepare::run(&args)?;
+            println!("{summary}");
+        }
+        Command::Stats(args) => {
+            let index = CacheDir::new(&args.cache).read_index()?;
+            let selection = prepare::read_selection(&args.cache)?;
+            let stats = stats::label_stats(&index, &selection, args.seed);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print!("{stats}");
+            }
+            if let Some(png) = &args.png {
+                stats::plot(&stats, png).with_context(|| format!("plotting {}", png.display()))?;
+                eprintln!("wrote {}", png.display());
+            }
+        }
+    }
+    Ok(())
+}
