@@ -5,9 +5,11 @@
 //!   trainer, so training and serving read audio identically.
 //! - [`features`]: a whole recording through the front end, and the canonical feature hash.
 //! - [`plot`]: PNG plots (bar charts, ...) with the bundled font.
+//! - [`report`]: the evaluation report (scikit-learn's metrics, tables, JSON, PNG plots).
 //! - [`view`]: human-readable renderings of the front end's features.
 
 pub mod audio;
 pub mod features;
 pub mod plot;
+pub mod report;
 pub mod view;
