@@ -7,6 +7,7 @@
 //! differ.
 
 pub mod atomic;
+pub mod augment;
 pub mod musicnet;
 pub mod prepare;
 pub mod progress;

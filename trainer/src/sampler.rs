@@ -11,10 +11,11 @@
 //! - `window` (default): the instruments whose notes sound for at least
 //!   [`MIN_SOUNDING_SAMPLES`] (one 32 ms frame) in at least one of the stack's windows.
 
+use crate::augment::{AugmentConfig, augment, input_len_needed};
 use crate::prepare::cache::PreparedRecording;
 use crate::prepare::select::Selection;
 use core_nostd::frontend::{BINS, FeaturePlane, WINDOW_FRAMES, WINDOW_SAMPLES, window_features};
-use rand::RngExt;
+use rand::{RngExt, SeedableRng};
 
 /// Samples an instrument must sound within a window to label it in [`LabelMode::Window`]: one
 /// front-end frame (256 samples, 32 ms).
@@ -104,33 +105,71 @@ pub fn instrument_labels(
 /// Features of one window starting at `start` of `audio` (zero-padded past its end), appended
 /// to `out` (`128 × 312` codes, `[bin][frame]`). Cost: 312 front-end frames.
 pub fn append_window_features(audio: &[i16], start: u64, out: &mut Vec<i8>) {
-    let mut window = Box::new([0_i16; WINDOW_SAMPLES]);
+    let mut unused = rand::rngs::SmallRng::seed_from_u64(0);
+    append_augmented_window_features(audio, start, &AugmentConfig::default(), &mut unused, out);
+}
+
+/// Like [`append_window_features`], with the window's audio augmented by `augment_config`
+/// (drawing one `u64` from `rng` whatever the config, so the window draws that follow do not
+/// depend on it). Cost: 312 front-end frames plus the augmentation (about 1.5 ms, all on).
+pub fn append_augmented_window_features(
+    audio: &[i16],
+    start: u64,
+    augment_config: &AugmentConfig,
+    rng: &mut impl rand::Rng,
+    out: &mut Vec<i8>,
+) {
     let start = usize::try_from(start)
         .unwrap_or(usize::MAX)
         .min(audio.len());
-    let available = &audio[start..(start + WINDOW_SAMPLES).min(audio.len())];
-    window[..available.len()].copy_from_slice(available);
+    let needed = input_len_needed(WINDOW_SAMPLES, augment_config);
+    let available = &audio[start..start.saturating_add(needed).min(audio.len())];
+    let samples = augment(available, WINDOW_SAMPLES, augment_config, rng);
+    let mut window = Box::new([0_i16; WINDOW_SAMPLES]);
+    window.copy_from_slice(&samples[..WINDOW_SAMPLES]);
     let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
     window_features(&window, &mut plane);
     out.extend_from_slice(plane.as_flattened());
 }
 
-/// Draws one example from `recording` (whose 8 kHz audio is `audio`): `stack` windows, their
-/// features, and labels per `mode`. Returns `None` if the recording's composer is not a class.
-/// Cost: `stack` × 312 front-end frames (about 0.25 ms per window on one core).
+/// How examples are drawn: windows per stack, label mode, augmentation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplerConfig {
+    /// Windows stacked per example (the reference's 4).
+    pub stack: usize,
+    /// Where instrument labels come from.
+    pub label_mode: LabelMode,
+    /// Audio augmentation (off by default).
+    pub augment: AugmentConfig,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        Self {
+            stack: 4,
+            label_mode: LabelMode::Window,
+            augment: AugmentConfig::default(),
+        }
+    }
+}
+
+/// Draws one example from `recording` (whose 8 kHz audio is `audio`): `config.stack` windows,
+/// their (possibly augmented) features, and labels per `config.label_mode`. Returns `None` if the
+/// recording's composer is not a class. Cost: `stack` × 312 front-end frames (about 0.25 ms per
+/// window on one core), plus augmentation when on.
 pub fn draw_example(
     recording: &PreparedRecording,
     audio: &[i16],
     selection: &Selection,
-    stack: usize,
-    mode: LabelMode,
+    config: &SamplerConfig,
     rng: &mut impl rand::Rng,
 ) -> Option<Example> {
     let composer = selection.composer_index(&recording.composer)?;
+    let (stack, mode) = (config.stack, config.label_mode);
     let starts = draw_starts(audio.len() as u64, stack, rng);
     let mut features = Vec::with_capacity(stack * WINDOW_FEATURES);
     for &start in &starts {
-        append_window_features(audio, start, &mut features);
+        append_augmented_window_features(audio, start, &config.augment, rng, &mut features);
     }
     let instruments = instrument_labels(recording, &starts, selection, mode);
     Some(Example {
@@ -258,7 +297,7 @@ mod tests {
             .map(|n| ((n * 7919) % 2001) as i16 - 1000)
             .collect();
         let mut rng = rng_for(5, Purpose::Windows, 1);
-        let example = draw_example(&r, &audio, &s, 4, LabelMode::Window, &mut rng).unwrap();
+        let example = draw_example(&r, &audio, &s, &SamplerConfig::default(), &mut rng).unwrap();
         assert_eq!(example.features.len(), 4 * WINDOW_FEATURES);
         assert_eq!(example.composer, 1);
         let start = usize::try_from(example.starts[2]).unwrap();
@@ -287,12 +326,55 @@ mod tests {
     }
 
     #[test]
+    fn augmentation_changes_features_but_not_labels_or_starts() {
+        let (r, s) = (recording(), selection());
+        let audio: Vec<i16> = (0..240_000)
+            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
+            .collect();
+        let plain = SamplerConfig::default();
+        let augmented = SamplerConfig {
+            augment: AugmentConfig::preset_default_on(),
+            ..SamplerConfig::default()
+        };
+        let a = draw_example(&r, &audio, &s, &plain, &mut rng_for(9, Purpose::Windows, 0)).unwrap();
+        let b = draw_example(
+            &r,
+            &audio,
+            &s,
+            &augmented,
+            &mut rng_for(9, Purpose::Windows, 0),
+        )
+        .unwrap();
+        assert_eq!(
+            (a.starts.clone(), a.instruments.clone()),
+            (b.starts.clone(), b.instruments.clone())
+        );
+        assert_ne!(a.features, b.features);
+        let again = draw_example(
+            &r,
+            &audio,
+            &s,
+            &augmented,
+            &mut rng_for(9, Purpose::Windows, 0),
+        )
+        .unwrap();
+        assert_eq!(b, again, "augmentation is seeded");
+    }
+
+    #[test]
     fn unknown_composers_give_no_example() {
         let mut r = recording();
         r.composer = "Haydn".into();
         let mut rng = rng_for(5, Purpose::Windows, 1);
         assert!(
-            draw_example(&r, &[0; 100], &selection(), 1, LabelMode::Window, &mut rng).is_none()
+            draw_example(
+                &r,
+                &[0; 100],
+                &selection(),
+                &SamplerConfig::default(),
+                &mut rng
+            )
+            .is_none()
         );
     }
 }

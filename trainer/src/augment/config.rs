@@ -1,0 +1,164 @@
+//! What to augment and how strongly: the serializable configuration, its preset, and the limits
+//! every drawn value is held to.
+
+use serde::{Deserialize, Serialize};
+
+/// Tempo factors are held to this range (a factor outside it is clamped to it).
+pub const SPEED_LIMITS: (f32, f32) = (0.5, 2.0);
+/// Gains in dB are held to this range.
+pub const GAIN_DB_LIMITS: (f32, f32) = (-60.0, 40.0);
+/// Spectral tilts are held to ±this many dB per octave: the tilt filter is a cascade of
+/// first-order sections, which cannot slope more steeply than 6 dB per octave.
+pub const TILT_LIMIT_DB_PER_OCTAVE: f32 = 6.0;
+/// Reverberation times (RT60, seconds) are held to this range.
+pub const RT60_LIMITS_S: (f32, f32) = (0.05, 10.0);
+/// Reverb wet shares are held to this range (0 = dry only, 1 = reverb only).
+pub const WET_LIMITS: (f32, f32) = (0.0, 1.0);
+/// Signal-to-noise ratios in dB are held to this range.
+pub const SNR_DB_LIMITS: (f32, f32) = (-20.0, 100.0);
+
+/// The ranges a reverb's parameters are drawn from, each uniformly and independently.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReverbRange {
+    /// Reverberation time: seconds for the low-frequency tail to fall by 60 dB (highs fall
+    /// faster, as in real rooms). Held to [`RT60_LIMITS_S`].
+    pub rt60_s: (f32, f32),
+    /// Share of reverberated signal in the output: `out = (1 - wet) * dry + wet * reverb`, where
+    /// the reverb has about the dry signal's power. 0 leaves the signal bit-for-bit unchanged.
+    /// Held to [`WET_LIMITS`].
+    pub wet: (f32, f32),
+}
+
+/// Which augmentations to apply and how strongly; [`Default`] is all off. Every range
+/// `(a, b)` is drawn from uniformly (the order of `a` and `b` does not matter; `a == b` fixes the
+/// value). Values outside the `*_LIMITS` constants are clamped to them and a non-finite bound
+/// counts as the mildest value (speed 1, gain 0 dB, tilt 0, wet 0, the shortest RT60, the highest
+/// SNR), so no configuration can make [`augment`](super::augment) panic or emit garbage.
+///
+/// In JSON, missing fields are off and unknown fields are an error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Gain range in dB, e.g. `(-12, 6)`. Clipping from a positive gain saturates.
+    pub gain_db: Option<(f32, f32)>,
+    /// Largest spectral tilt in dB per octave, pivoting at 1 kHz; the tilt is drawn uniformly in
+    /// `±value`. A positive tilt brightens (raises highs, lowers lows).
+    pub tilt_db_per_octave: Option<f32>,
+    /// Reverb (a Schroeder/Freeverb-style network) with drawn reverberation time and wet share.
+    pub reverb: Option<ReverbRange>,
+    /// Signal-to-noise ratio range in dB for added noise (white or pink, a coin flip), relative
+    /// to the window's RMS after the other augmentations. Windows whose RMS is below one LSB
+    /// (digital silence) get no noise.
+    pub noise_snr_db: Option<(f32, f32)>,
+    /// Tempo factor range, e.g. `(0.9, 1.1)`: 1.1 plays 10% faster at the same pitch, so onsets
+    /// come 1/1.1 times as far apart and the window consumes 1.1 times as many input samples.
+    pub speed: Option<(f32, f32)>,
+}
+
+impl AugmentConfig {
+    /// True when no augmentation is configured, so [`augment`](super::augment) returns its input
+    /// unchanged. Cost: five comparisons.
+    pub fn is_off(&self) -> bool {
+        self.gain_db.is_none()
+            && self.tilt_db_per_octave.is_none()
+            && self.reverb.is_none()
+            && self.noise_snr_db.is_none()
+            && self.speed.is_none()
+    }
+
+    /// Everything on, at ranges meant to cover the differences between one synthesizer in one
+    /// dry room and real recordings, without making the music unrecognisable:
+    /// - gain −12 … +6 dB (loud windows may clip at +6 dB, as overdriven recordings do);
+    /// - tilt ±3 dB/octave around 1 kHz (±6 dB at 4 kHz, ∓9 dB at 125 Hz: microphones, rooms,
+    ///   and brighter or darker instruments);
+    /// - reverb RT60 0.3 … 2.0 s (small room to concert hall), wet share 0 … 0.5;
+    /// - noise at 20 … 50 dB SNR (tape hiss to a quiet hall);
+    /// - tempo 0.9 … 1.1 (performers' tempo choices).
+    ///
+    /// Cost: none (a constant).
+    pub fn preset_default_on() -> Self {
+        Self {
+            gain_db: Some((-12.0, 6.0)),
+            tilt_db_per_octave: Some(3.0),
+            reverb: Some(ReverbRange {
+                rt60_s: (0.3, 2.0),
+                wet: (0.0, 0.5),
+            }),
+            noise_snr_db: Some((20.0, 50.0)),
+            speed: Some((0.9, 1.1)),
+        }
+    }
+
+    /// The largest tempo factor this configuration can draw (1 when speed is off): the caller
+    /// must supply `out_len` times this, plus a margin, as input; see
+    /// [`input_len_needed`](super::input_len_needed). Cost: a few comparisons.
+    pub fn max_speed(&self) -> f32 {
+        match self.speed {
+            Some(range) => {
+                let (_, hi) = sanitize_range(range, SPEED_LIMITS, 1.0);
+                hi
+            }
+            None => 1.0,
+        }
+    }
+}
+
+/// Orders a range and holds both ends to `limits`, replacing a non-finite end by `neutral`.
+pub(super) fn sanitize_range(range: (f32, f32), limits: (f32, f32), neutral: f32) -> (f32, f32) {
+    let a = sanitize(range.0, limits, neutral);
+    let b = sanitize(range.1, limits, neutral);
+    (a.min(b), a.max(b))
+}
+
+/// Holds one value to `limits`, replacing a non-finite value by `neutral`.
+pub(super) fn sanitize(value: f32, limits: (f32, f32), neutral: f32) -> f32 {
+    let value = if value.is_finite() { value } else { neutral };
+    value.clamp(limits.0, limits.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_off_and_preset_is_fully_on() {
+        assert!(AugmentConfig::default().is_off());
+        let preset = AugmentConfig::preset_default_on();
+        assert!(!preset.is_off());
+        assert!(preset.gain_db.is_some() && preset.tilt_db_per_octave.is_some());
+        assert!(preset.reverb.is_some() && preset.noise_snr_db.is_some());
+        assert!(preset.speed.is_some());
+    }
+
+    #[test]
+    fn json_round_trips_and_missing_fields_are_off() {
+        let preset = AugmentConfig::preset_default_on();
+        let json = serde_json::to_string(&preset).unwrap();
+        assert_eq!(
+            serde_json::from_str::<AugmentConfig>(&json).unwrap(),
+            preset
+        );
+        let partial: AugmentConfig = serde_json::from_str(r#"{"gain_db":[-3,3]}"#).unwrap();
+        assert_eq!(partial.gain_db, Some((-3.0, 3.0)));
+        assert!(partial.speed.is_none());
+        assert!(serde_json::from_str::<AugmentConfig>(r#"{"gain":[-3,3]}"#).is_err());
+    }
+
+    #[test]
+    fn sanitizing_orders_clamps_and_neutralizes() {
+        assert_eq!(sanitize_range((1.2, 0.8), SPEED_LIMITS, 1.0), (0.8, 1.2));
+        assert_eq!(sanitize_range((0.1, 9.0), SPEED_LIMITS, 1.0), (0.5, 2.0));
+        assert_eq!(
+            sanitize_range((f32::NAN, 1.5), SPEED_LIMITS, 1.0),
+            (1.0, 1.5)
+        );
+        assert_eq!(sanitize(f32::INFINITY, GAIN_DB_LIMITS, 0.0), 0.0);
+        let config = AugmentConfig {
+            speed: Some((f32::NAN, f32::NEG_INFINITY)),
+            ..AugmentConfig::default()
+        };
+        assert_eq!(config.max_speed(), 1.0);
+        assert_eq!(AugmentConfig::preset_default_on().max_speed(), 1.1);
+    }
+}

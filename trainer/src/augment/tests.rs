@@ -1,0 +1,279 @@
+//! Tests of the whole pipeline through the public API.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::test_signals::{level_db, peak_frequency, rms, schroeder_rt60, sine};
+use super::*;
+
+/// Samples of one 5 s training window.
+const WINDOW: usize = 40_064;
+
+fn to_i16_vec(signal: &[f32]) -> Vec<i16> {
+    signal.iter().map(|&v| to_i16(v)).collect()
+}
+
+fn to_f32_vec(samples: &[i16]) -> Vec<f32> {
+    to_f32(samples)
+}
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+#[test]
+fn everything_off_returns_the_input_bit_for_bit() {
+    let input: Vec<i16> = (0..5000)
+        .map(|i| (i * 7919 % 65_536 - 32_768) as i16)
+        .collect();
+    let off = AugmentConfig::default();
+    assert_eq!(augment(&input, 5000, &off, &mut rng(1)), input);
+    assert_eq!(augment(&input, 1234, &off, &mut rng(1)), input[..1234]);
+    let longer = augment(&input, 6000, &off, &mut rng(1));
+    assert_eq!(longer[..5000], input[..]);
+    assert!(longer[5000..].iter().all(|&s| s == 0));
+    assert_eq!(input_len_needed(WINDOW, &off), WINDOW);
+}
+
+#[test]
+fn same_seed_same_output_and_other_seeds_differ() {
+    let input = to_i16_vec(&sine(330.0, 6000.0, 45_000));
+    let config = AugmentConfig::preset_default_on();
+    let (a, applied_a) = augment_with_report(&input, WINDOW, &config, &mut rng(42));
+    let (b, applied_b) = augment_with_report(&input, WINDOW, &config, &mut rng(42));
+    assert_eq!(a, b);
+    assert_eq!(applied_a, applied_b);
+    assert_eq!(a.len(), WINDOW);
+    assert_ne!(augment(&input, WINDOW, &config, &mut rng(43)), a);
+}
+
+#[test]
+fn the_callers_generator_advances_by_one_u64_whatever_the_config() {
+    for config in [AugmentConfig::default(), AugmentConfig::preset_default_on()] {
+        let mut used = rng(5);
+        augment(&[1, 2, 3], 100, &config, &mut used);
+        let mut expected = rng(5);
+        expected.next_u64();
+        assert_eq!(used.next_u64(), expected.next_u64());
+    }
+}
+
+#[test]
+fn gain_changes_the_rms_by_the_drawn_db() {
+    let input = to_i16_vec(&sine(440.0, 3000.0, WINDOW));
+    let config = AugmentConfig {
+        gain_db: Some((-12.0, 6.0)),
+        ..AugmentConfig::default()
+    };
+    for seed in 0..10 {
+        let (out, applied) = augment_with_report(&input, WINDOW, &config, &mut rng(seed));
+        let drawn = applied.gain_db.unwrap();
+        let measured = 20.0 * (rms(&to_f32_vec(&out)) / rms(&to_f32_vec(&input))).log10();
+        assert!(
+            (measured - drawn).abs() < 0.05,
+            "drawn {drawn} dB, measured {measured}"
+        );
+    }
+}
+
+#[test]
+fn noise_snr_is_the_drawn_one() {
+    let input = to_i16_vec(&sine(440.0, 8000.0, WINDOW));
+    let config = AugmentConfig {
+        noise_snr_db: Some((0.0, 40.0)),
+        ..AugmentConfig::default()
+    };
+    for seed in 0..10 {
+        let (out, applied) = augment_with_report(&input, WINDOW, &config, &mut rng(seed));
+        let noise: Vec<f32> = out
+            .iter()
+            .zip(&input)
+            .map(|(&o, &i)| f32::from(o) - f32::from(i))
+            .collect();
+        let snr = 20.0 * (rms(&to_f32_vec(&input)) / rms(&noise)).log10();
+        let drawn = applied.noise.unwrap().snr_db;
+        assert!(
+            (snr - drawn).abs() < 1.0,
+            "drawn {drawn} dB, measured {snr}"
+        );
+    }
+}
+
+#[test]
+fn tilt_moves_highs_against_lows_in_the_drawn_direction() {
+    let two_sines: Vec<f32> = sine(250.0, 4000.0, WINDOW)
+        .iter()
+        .zip(sine(2000.0, 4000.0, WINDOW))
+        .map(|(a, b)| a + b)
+        .collect();
+    let input = to_i16_vec(&two_sines);
+    let config = AugmentConfig {
+        tilt_db_per_octave: Some(3.0),
+        ..AugmentConfig::default()
+    };
+    for seed in 0..6 {
+        let (out, applied) = augment_with_report(&input, WINDOW, &config, &mut rng(seed));
+        let tilt = applied.tilt_db_per_octave.unwrap();
+        let out = to_f32_vec(&out[4000..]);
+        let difference = level_db(&out, 2000.0) - level_db(&out, 250.0);
+        assert!(
+            (difference - 3.0 * tilt).abs() < 1.0,
+            "tilt {tilt}: {difference}"
+        );
+    }
+}
+
+#[test]
+fn reverb_gives_an_impulse_a_tail_decaying_at_the_rt60() {
+    let mut impulse = vec![0i16; WINDOW];
+    impulse[0] = 30_000;
+    for rt60 in [0.5, 1.5] {
+        let config = AugmentConfig {
+            reverb: Some(ReverbRange {
+                rt60_s: (rt60, rt60),
+                wet: (1.0, 1.0),
+            }),
+            ..AugmentConfig::default()
+        };
+        let out = augment(&impulse, WINDOW, &config, &mut rng(7));
+        let measured = schroeder_rt60(&to_f32_vec(&out), 8000.0);
+        assert!(
+            measured > rt60 / 1.5 && measured < rt60 * 1.5,
+            "{rt60}: {measured}"
+        );
+    }
+}
+
+#[test]
+fn reverb_with_zero_wet_leaves_the_signal_unchanged() {
+    let input = to_i16_vec(&super::test_signals::noise(WINDOW, 3));
+    let config = AugmentConfig {
+        reverb: Some(ReverbRange {
+            rt60_s: (0.3, 2.0),
+            wet: (0.0, 0.0),
+        }),
+        ..AugmentConfig::default()
+    };
+    assert_eq!(augment(&input, WINDOW, &config, &mut rng(9)), input);
+}
+
+fn speed_config(speed: f32) -> AugmentConfig {
+    AugmentConfig {
+        speed: Some((speed, speed)),
+        ..AugmentConfig::default()
+    }
+}
+
+#[test]
+fn speed_change_keeps_the_pitch() {
+    for speed in [0.9, 1.1] {
+        let config = speed_config(speed);
+        let input = to_i16_vec(&sine(440.0, 10_000.0, input_len_needed(WINDOW, &config)));
+        let out = augment(&input, WINDOW, &config, &mut rng(1));
+        let peak = peak_frequency(&to_f32_vec(&out), 300.0, 600.0);
+        assert!(
+            (peak - 440.0).abs() <= 4.4,
+            "speed {speed}: peak at {peak} Hz"
+        );
+    }
+}
+
+#[test]
+fn speed_change_scales_onset_spacing() {
+    const SPACING: usize = 1000;
+    for speed in [0.9f32, 1.1] {
+        let config = speed_config(speed);
+        let input: Vec<i16> = (0..input_len_needed(WINDOW, &config))
+            .map(|i| if i % SPACING == 0 { 20_000 } else { 0 })
+            .collect();
+        let out = to_f32_vec(&augment(&input, WINDOW, &config, &mut rng(1)));
+        let measured = strongest_period(&out, 600..1400) as f32;
+        let expected = SPACING as f32 / speed;
+        assert!(
+            (measured / expected - 1.0).abs() < 0.02,
+            "speed {speed}: spacing {measured}, expected {expected}"
+        );
+    }
+}
+
+/// The lag in `lags` with the highest autocorrelation.
+fn strongest_period(signal: &[f32], lags: std::ops::Range<usize>) -> usize {
+    let autocorrelation = |lag: usize| -> f64 {
+        let pairs = signal.iter().zip(&signal[lag..]);
+        pairs.map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+    };
+    lags.max_by(|&a, &b| autocorrelation(a).total_cmp(&autocorrelation(b)))
+        .unwrap_or(0)
+}
+
+#[test]
+fn odd_inputs_and_configs_neither_panic_nor_wrap() {
+    let preset = AugmentConfig::preset_default_on();
+    let odd = AugmentConfig {
+        gain_db: Some((f32::NAN, 1e9)),
+        tilt_db_per_octave: Some(f32::INFINITY),
+        reverb: Some(ReverbRange {
+            rt60_s: (-1.0, f32::NAN),
+            wet: (5.0, -5.0),
+        }),
+        noise_snr_db: Some((f32::NEG_INFINITY, -1e9)),
+        speed: Some((0.0, 100.0)),
+    };
+    let full_scale: Vec<i16> = (0..WINDOW)
+        .map(|i| if i / 9 % 2 == 0 { i16::MAX } else { i16::MIN })
+        .collect();
+    let inputs = [vec![], vec![0; WINDOW], vec![i16::MIN; 10], full_scale];
+    for config in [&preset, &odd] {
+        for input in &inputs {
+            for out_len in [0, 1, 1000, WINDOW] {
+                let out = augment(input, out_len, config, &mut rng(2));
+                assert_eq!(out.len(), out_len);
+            }
+        }
+    }
+    // A loud signal at a large gain saturates instead of wrapping around.
+    let loud = AugmentConfig {
+        gain_db: Some((20.0, 20.0)),
+        ..AugmentConfig::default()
+    };
+    let out = augment(&[30_000, -30_000, 100], 3, &loud, &mut rng(0));
+    assert_eq!(out, [i16::MAX, i16::MIN, 1000]);
+}
+
+#[test]
+fn rounding_is_to_nearest_even_and_saturates() {
+    let cases = [
+        (2.5, 2),
+        (3.5, 4),
+        (-2.5, -2),
+        (0.499_999_97, 0),
+        (-7.6, -8),
+        (32_767.4, 32_767),
+        (1e9, i16::MAX),
+        (-1e9, i16::MIN),
+        (f32::INFINITY, i16::MAX),
+        (f32::NAN, 0),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(to_i16(value), expected, "{value}");
+    }
+}
+
+#[test]
+fn silent_windows_stay_silent() {
+    let out = augment(
+        &vec![0; WINDOW],
+        WINDOW,
+        &AugmentConfig::preset_default_on(),
+        &mut rng(4),
+    );
+    assert!(out.iter().all(|&s| s == 0));
+}
+
+#[test]
+fn input_len_needed_covers_the_fastest_tempo() {
+    let config = AugmentConfig::preset_default_on();
+    let needed = input_len_needed(WINDOW, &config);
+    assert!(needed >= (WINDOW as f32 * 1.1) as usize && needed < WINDOW * 12 / 10);
+    assert_eq!(input_len_needed(0, &config), 0);
+}
