@@ -11,6 +11,7 @@ pub mod augment;
 pub mod musicnet;
 pub mod prepare;
 pub mod progress;
+pub mod render;
 pub mod sampler;
 pub mod seed;
 pub mod stats;

@@ -17,6 +17,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Render a MIDI corpus with SoundFonts into MusicNet's layout (audio + note labels).
+    ///
+    /// Reads `musicnet_midis/<Composer>/<id>_*.mid`, `musicnet_metadata.csv` and `split.csv`
+    /// (like ../shared/corpus), synthesizes every piece with each or one drawn SoundFont, and
+    /// writes `{train,test}_data/<id>.wav`, `{train,test}_labels/<id>.csv` and the metadata.
+    /// Deterministic for a seed; a killed run resumes.
+    Render(trainer::render::RenderArgs),
     /// Decode a MusicNet folder once to an 8 kHz cache, reduce labels, and select the data.
     ///
     /// Reads `musicnet_metadata.csv`, `{train,test}_data/*.wav` and `{train,test}_labels/*.csv`
@@ -47,6 +54,10 @@ struct StatsArgs {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Render(args) => {
+            let summary = trainer::render::run(&args)?;
+            println!("{summary}");
+        }
         Command::Prepare(args) => {
             let summary = prepare::run(&args)?;
             println!("{summary}");

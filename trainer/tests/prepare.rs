@@ -37,7 +37,7 @@ fn good_fixture(nested: bool) -> Fixture {
 }
 
 fn error_text(result: anyhow::Result<trainer::prepare::PrepareSummary>) -> String {
-    format!("{:#}", result.err().expect("expected an error"))
+    format!("{:#}", result.expect_err("expected an error"))
 }
 
 #[test]
@@ -286,7 +286,9 @@ fn recording_without_labels() {
 #[test]
 fn duplicate_ids_in_metadata() {
     check_bad_input(
-        |f| drop(f.metadata(2, "Haydn", "op1", 6)),
+        |f| {
+            f.metadata(2, "Haydn", "op1", 6);
+        },
         &[
             "musicnet_metadata.csv",
             "line 4",

@@ -1,10 +1,10 @@
 //! Reading MusicNet: metadata, audio and note labels, in the archive's layout or a mirror's.
 //!
-//! - [`layout`]: finding the folders (both nestings) and naming files.
-//! - [`metadata`]: `musicnet_metadata.csv`.
-//! - [`labels`]: the per-recording note CSVs (times in 44.1 kHz samples, 1-based GM programs).
-//! - [`instruments`]: names of GM programs.
-//! - [`error`]: errors naming file and line; strict or lenient handling ([`Issues`]).
+//! - [`layout`] finds the folders (both nestings) and names files.
+//! - [`metadata`] reads and writes `musicnet_metadata.csv`.
+//! - [`labels`] reads and writes the per-recording note CSVs (times in 44.1 kHz samples, 1-based GM programs).
+//! - [`instruments`] names GM programs.
+//! - [`error`] holds errors naming file and line; strict or lenient handling ([`Issues`]).
 //!
 //! [`Dataset::open`] ties them together without decoding any audio; audio is decoded once by
 //! `trainer prepare` through `host_cli::audio`, the same path the CLI uses.
