@@ -96,7 +96,7 @@ fn draw_bar_panel(
         .margin(12)
         .x_label_area_size(70)
         .y_label_area_size(60)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
         .map_err(|e| e.to_string())?;
     let labels = panel.labels.clone();
     chart
@@ -105,7 +105,7 @@ fn draw_bar_panel(
         .y_desc(&panel.y_label)
         .x_labels(n)
         .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => labels.get(*i).map(|l| abbreviate(l, 10)).unwrap_or_default(),
             _ => String::new(),
         })
         .x_label_style(
@@ -126,6 +126,17 @@ fn draw_bar_panel(
         )
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// `label` cut to `max` characters (with a trailing dot when cut), so bar labels do not collide.
+fn abbreviate(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        label.to_string()
+    } else {
+        let mut short: String = label.chars().take(max.saturating_sub(1)).collect();
+        short.push('.');
+        short
+    }
 }
 
 /// Renders with `draw` onto a `size` bitmap and saves it as PNG at `path` atomically (a

@@ -47,6 +47,8 @@ pub struct PrepareSummary {
     pub decoded: usize,
     /// Seconds of audio in the cache.
     pub audio_seconds: f64,
+    /// Of which decoded in this run.
+    pub decoded_seconds: f64,
     /// Wall-clock seconds of the run.
     pub wall_seconds: f64,
     /// Warnings by kind (lenient mode).
@@ -59,13 +61,19 @@ impl std::fmt::Display for PrepareSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "prepared {} recordings ({} decoded now), {:.2} h of audio, in {:.1} s ({:.0}x real time) -> {}",
+            "prepared {} recordings, {:.2} h of audio -> {}",
             self.recordings,
-            self.decoded,
             self.audio_seconds / 3600.0,
-            self.wall_seconds,
-            self.audio_seconds / self.wall_seconds.max(1e-9),
             self.cache.display()
+        )?;
+        writeln!(
+            f,
+            "  decoded {} recordings ({:.2} h) in {:.1} s: {:.0}x real time; {} were complete already",
+            self.decoded,
+            self.decoded_seconds / 3600.0,
+            self.wall_seconds,
+            self.decoded_seconds / self.wall_seconds.max(1e-9),
+            self.recordings - self.decoded
         )?;
         for (kind, count) in &self.warnings {
             writeln!(f, "  warning: {count} x {kind}")?;
@@ -149,11 +157,15 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
 
     let mut recordings = Vec::new();
     let mut decoded = 0;
+    let mut decoded_seconds = 0.0;
     for (result, local) in outcomes {
         issues.absorb(local);
         match result {
             Ok(Some((recording, fresh))) => {
                 decoded += usize::from(fresh);
+                if fresh {
+                    decoded_seconds += recording.seconds();
+                }
                 recordings.push(recording);
             }
             Ok(None) => {}
@@ -179,6 +191,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             .iter()
             .map(PreparedRecording::seconds)
             .sum(),
+        decoded_seconds,
         wall_seconds: started.elapsed().as_secs_f64(),
         warnings: issues.counts(),
         selection,

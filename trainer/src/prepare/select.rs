@@ -6,8 +6,11 @@
 //! 2. Instruments playing in fewer than `min_instrument_recordings` of the remaining recordings
 //!    are dropped from the instrument classes (the recordings stay, without that label).
 //! 3. Validation: `validation_share` of each composer's MusicNet-train recordings, chosen **by
-//!    piece**: recordings of one composition (its movements) go to the same side. Stratified per
-//!    composer, so every composer with two or more pieces is validated.
+//!    piece**: recordings of one composition (its movements, which in MusicNet also share a
+//!    performance) go to the same side. Where a composer's recordings all carry one composition
+//!    value (the corpus files every Bach chorale under `bach`), that value names no work, and the
+//!    recordings are split one by one. Stratified per composer, so every composer with two or
+//!    more pieces is validated.
 //! 4. Balance (training side only): each composer's recordings are capped at
 //!    `recordings_per_composer` (a seeded subset) or oversampled up to it (the shuffled list
 //!    repeated), so every composer contributes the same number of recording slots. 0 turns it off.
@@ -138,16 +141,23 @@ pub fn select(index: &PreparedIndex, rules: &SelectionRules) -> Selection {
             pieces.entry(r.composition.as_str()).or_default().push(r.id);
         }
         let total: usize = pieces.values().map(Vec::len).sum();
-        let mut pieces: Vec<Vec<u32>> = pieces.into_values().collect();
+        let mut pieces: Vec<Vec<u32>> = if pieces.len() == 1 {
+            pieces.into_values().flatten().map(|id| vec![id]).collect()
+        } else {
+            pieces.into_values().collect()
+        };
         let mut rng = rng_for(rules.seed, Purpose::ValidationSplit, composer_index as u64);
         pieces.shuffle(&mut rng);
         let wanted = (rules.validation_share * total as f64).round() as usize;
         let mut held = 0;
         let mut composer_train = Vec::new();
-        // Hold out whole pieces until the share is reached, always leaving one piece to train on.
+        // Hold out whole pieces (in seeded order) whenever that brings the held-out count closer
+        // to the share, always leaving one piece to train on.
         let piece_count = pieces.len();
         for (i, piece) in pieces.into_iter().enumerate() {
-            if held < wanted && i + 1 < piece_count {
+            let closer = (held + piece.len()).abs_diff(wanted) < held.abs_diff(wanted);
+            let training_left = !composer_train.is_empty() || i + 1 < piece_count;
+            if closer && training_left {
                 held += piece.len();
                 validation.extend(piece);
             } else {
@@ -335,6 +345,19 @@ mod tests {
             s.train.iter().all(|id| !s.validation.contains(id)),
             "no recording on both sides"
         );
+    }
+
+    #[test]
+    fn one_composition_value_for_everything_splits_by_recording() {
+        let mut index = index();
+        for r in &mut index.recordings {
+            if r.composer == "Bach" {
+                r.composition = "bach".into();
+            }
+        }
+        let s = select(&index, &rules());
+        let bach = s.validation.iter().filter(|&&id| composer_of(id) == "Bach").count();
+        assert_eq!(bach, 4, "30% of 12 recordings, one by one");
     }
 
     #[test]
