@@ -105,7 +105,10 @@ fn draw_bar_panel(
         .y_desc(&panel.y_label)
         .x_labels(n)
         .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(i) => labels.get(*i).map(|l| abbreviate(l, 10)).unwrap_or_default(),
+            SegmentValue::CenterOf(i) => labels
+                .get(*i)
+                .map(|l| abbreviate(l, 10))
+                .unwrap_or_default(),
             _ => String::new(),
         })
         .x_label_style(

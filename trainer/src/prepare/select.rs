@@ -356,7 +356,11 @@ mod tests {
             }
         }
         let s = select(&index, &rules());
-        let bach = s.validation.iter().filter(|&&id| composer_of(id) == "Bach").count();
+        let bach = s
+            .validation
+            .iter()
+            .filter(|&&id| composer_of(id) == "Bach")
+            .count();
         assert_eq!(bach, 4, "30% of 12 recordings, one by one");
     }
 
