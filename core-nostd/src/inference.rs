@@ -258,31 +258,41 @@ pub fn classify_with(
     kernels: Kernels,
 ) -> Result<Output, InferenceError> {
     check(model.input_len(), input, scratch_bytes(model), scratch)?;
+    let composer_logits = run_network(model.composer_network(), input, scratch, kernels)?;
+    let instrument_logits = run_network(model.instrument_network(), input, scratch, kernels)?;
+    Ok(output_of(model, composer_logits, instrument_logits))
+}
+
+/// Both networks' logits turned into [`Output`]: softmax for the composers, one sigmoid per
+/// instrument (integer only, [`output`]). Shared by [`classify`] and [`crate::streaming`].
+pub(crate) fn output_of(
+    model: &Model<'_>,
+    composer_logits: heapless::Vec<i8, MAX_CLASSES>,
+    instrument_logits: heapless::Vec<i8, MAX_CLASSES>,
+) -> Output {
     let composer = model.composer_network();
-    let logits = run_network(composer, input, scratch, kernels)?;
     let mut probabilities = heapless::Vec::new();
-    // Same length as `logits`, at most MAX_CLASSES.
-    let _ = probabilities.resize(logits.len(), 0);
-    output::softmax_q15(&logits, composer.logit_scale(), &mut probabilities);
+    // Same length as the logits, at most MAX_CLASSES.
+    let _ = probabilities.resize(composer_logits.len(), 0);
+    output::softmax_q15(&composer_logits, composer.logit_scale(), &mut probabilities);
     let composers = Scores {
-        logits,
+        logits: composer_logits,
         probabilities,
     };
 
     let instrument = model.instrument_network();
-    let logits = run_network(instrument, input, scratch, kernels)?;
     let probabilities =
-        bounded(logits.iter().map(|&q| {
+        bounded(instrument_logits.iter().map(|&q| {
             output::sigmoid_q15(q, instrument.logit_zero_point(), instrument.logit_scale())
         }));
     let instruments = Scores {
-        logits,
+        logits: instrument_logits,
         probabilities,
     };
-    Ok(Output {
+    Output {
         composers,
         instruments,
-    })
+    }
 }
 
 /// Runs one network and returns its int8 logits.
@@ -330,7 +340,7 @@ pub fn run_network(
 }
 
 /// Collects at most [`MAX_CLASSES`] items (a validated network has at most that many outputs).
-fn bounded<T>(items: impl Iterator<Item = T>) -> heapless::Vec<T, MAX_CLASSES> {
+pub(crate) fn bounded<T>(items: impl Iterator<Item = T>) -> heapless::Vec<T, MAX_CLASSES> {
     let mut vec = heapless::Vec::new();
     for item in items.take(MAX_CLASSES) {
         // Cannot fail after `take`.

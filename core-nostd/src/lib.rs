@@ -24,6 +24,10 @@
 //! 4. [`inference`]: runs both networks of a validated model over a stack of feature planes in a
 //!    caller-provided scratch buffer ([`inference::scratch_bytes`]) and returns int8 logits and
 //!    Q15 probabilities ([`inference::classify`]).
+//! 5. [`streaming`]: the same networks fed one input column (one frame of every stacked window)
+//!    at a time, each layer keeping only the columns its kernel still needs: the same bits as
+//!    [`inference`] in about a fifth of its memory, for microcontrollers
+//!    ([`streaming::StreamingClassifier`]).
 //!
 //! # Guarantees
 //!
@@ -38,6 +42,9 @@
 //!   which each target's loops add them); floats appear only in helpers for exporters and hosts
 //!   (`nn::requant::quantize_multiplier`, `nn::Ratio::to_f64`), never on the inference path.
 //! - Every optimized kernel has a plain reference twin, and tests assert they agree bit for bit.
+//! - No `unsafe` except one instruction: with the `dsp` feature on 32-bit Arm, the column
+//!   convolution's dot products use `SMLAD` through inline assembly ([`nn::dsp`] says why), with a
+//!   portable twin.
 #![no_std]
 #![deny(unsafe_code)]
 // Panic-freedom of the library code, checked by clippy (tests may index and unwrap).
@@ -59,3 +66,4 @@ pub mod frontend;
 pub mod inference;
 pub mod model;
 pub mod nn;
+pub mod streaming;

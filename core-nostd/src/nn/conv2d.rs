@@ -176,6 +176,18 @@ impl<'a> Conv2d<'a> {
             .saturating_add(self.quant.parameter_bytes())
     }
 
+    /// The weights, OHWI (`[out][ky][kx][in]`), borrowed from the model file.
+    #[must_use]
+    pub const fn weights(&self) -> &'a [i8] {
+        self.weights
+    }
+
+    /// Taps per output value: `K = kh · kw · C_in`.
+    #[must_use]
+    pub const fn patch_len(&self) -> usize {
+        self.patch_len
+    }
+
     /// `i16` elements of workspace [`conv2d`] needs: `(1 + Wo) · Kp` (one widened weight row and
     /// one output row's panel).
     #[must_use]

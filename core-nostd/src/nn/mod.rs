@@ -62,9 +62,12 @@
 //! | [`maxpool`] | max pooling, no padding, floor | contiguous channel runs |
 //! | [`linear`](mod@linear) | fully connected | zero point folded out of the inner loop |
 //! | [`output`] | softmax / sigmoid of the logits in Q15, integer only | (one implementation) |
+//! | [`column`] | one output column of a convolution or max pooling from a ring of input columns (for [`crate::streaming`]) | `i16` patch panel, two channels × two patches per pass ([`dsp::dot_2x2`]: `SMLAD` on Cortex-M4 with the `dsp` feature) |
 //! | [`requant`] | the requantizer | branch-free 64-bit form, constants hoisted (reference: the definition in `i128`; gemmlowp's two functions ported and tested against both) |
 
+pub mod column;
 pub mod conv2d;
+pub mod dsp;
 pub mod linear;
 pub mod maxpool;
 pub mod output;

@@ -117,7 +117,10 @@ pub enum OwnedLayer {
         weights: Vec<u8>,
         quant: OwnedQuant,
     },
+    /// Max pooling with stride = kernel.
     MaxPool2d([u32; 2]),
+    /// Max pooling with its own stride: `(kernel, stride)`.
+    MaxPool2dStrided([u32; 2], [u32; 2]),
     Flatten,
     Linear {
         in_features: u32,
@@ -150,6 +153,10 @@ impl OwnedLayer {
             Self::MaxPool2d(k) => LayerSpec::MaxPool2d(MaxPool2dSpec {
                 kernel: *k,
                 stride: *k,
+            }),
+            Self::MaxPool2dStrided(k, s) => LayerSpec::MaxPool2d(MaxPool2dSpec {
+                kernel: *k,
+                stride: *s,
             }),
             Self::Flatten => LayerSpec::Flatten,
             Self::Linear {
@@ -223,6 +230,26 @@ pub fn reference_architecture(seed: u64, classes: u32) -> Vec<OwnedLayer> {
         OwnedLayer::MaxPool2d([2, 2]),
         OwnedLayer::Flatten,
         OwnedLayer::random_linear(&mut rng, [8 * 9 * 128, classes], (z, 0)),
+    ]
+}
+
+/// The compact CNN (trainer `ModelConfig::compact`, one window): conv 1→12 k(3,7) s(2,4) p(1,3);
+/// 12→16 k(3,5) s2 p(1,2); 16→32 k3 p1 + maxpool 2; 32→64 k3 p1 + maxpool 2; 64→64 k3 p1 +
+/// maxpool 2; flatten (4·4·64 = 1,024) → linear → `classes`. Seeded random int8 weights.
+pub fn compact_architecture(seed: u64, classes: u32) -> Vec<OwnedLayer> {
+    let mut rng = Rng::new(seed);
+    let z = -100;
+    vec![
+        OwnedLayer::random_conv(&mut rng, [1, 12], [3, 7], [2, 4], [1, 3], (0, z), 80.0),
+        OwnedLayer::random_conv(&mut rng, [12, 16], [3, 5], [2, 2], [1, 2], (z, z), 40.0),
+        OwnedLayer::random_conv(&mut rng, [16, 32], [3, 3], [1, 1], [1, 1], (z, z), 40.0),
+        OwnedLayer::MaxPool2d([2, 2]),
+        OwnedLayer::random_conv(&mut rng, [32, 64], [3, 3], [1, 1], [1, 1], (z, z), 40.0),
+        OwnedLayer::MaxPool2d([2, 2]),
+        OwnedLayer::random_conv(&mut rng, [64, 64], [3, 3], [1, 1], [1, 1], (z, z), 40.0),
+        OwnedLayer::MaxPool2d([2, 2]),
+        OwnedLayer::Flatten,
+        OwnedLayer::random_linear(&mut rng, [4 * 4 * 64, classes], (z, 0)),
     ]
 }
 
@@ -300,6 +327,30 @@ pub fn reference_model(seed: u64) -> Vec<u8> {
         &reference_architecture(seed + 1, 10),
         [Ratio::new(1, 16), Ratio::new(1, 16)],
     )
+}
+
+/// The compact model as file bytes (composers: seed, instruments: seed + 1).
+pub fn compact_model(seed: u64) -> Vec<u8> {
+    encode_model(
+        &COMPOSERS,
+        &INSTRUMENTS,
+        1,
+        &compact_architecture(seed, 7),
+        &compact_architecture(seed + 1, 10),
+        [Ratio::new(1, 16), Ratio::new(1, 16)],
+    )
+}
+
+/// A deterministic pseudo-feature input of `stack` windows (`stack × 128 × 312`, CHW).
+pub fn feature_input_of(stack: usize, seed: u64) -> Vec<i8> {
+    let mut rng = Rng::new(seed);
+    (0..stack * 128 * 312)
+        .map(|i: usize| {
+            let bin = ((i / 312) % 128) as i32;
+            let level = 60 - bin / 2 + i32::from(rng.i8()) / 4;
+            level.clamp(-128, 127) as i8
+        })
+        .collect()
 }
 
 /// A deterministic pseudo-feature input of the reference shape (4 × 128 × 312), CHW.
