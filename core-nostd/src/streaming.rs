@@ -231,20 +231,29 @@ struct Stage {
     produced: usize,
 }
 
-/// Where everything of one network lives in its state buffer.
+/// Where everything of one network lives in its state buffer (4-aligned, see
+/// [`NetworkStream::new`]): rings | staging column | accumulators | tail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
     stages: heapless::Vec<Stage, MAX_LAYERS>,
-    /// Start of the tail region (the final map at its front).
+    /// Index of the linear layer fed column by column (the one right after a flatten that ends
+    /// the prefix), if the network has one.
+    linear: Option<usize>,
+    /// Start of the staging column: the prefix's last output column, read by the linear layer.
+    staging_offset: usize,
+    /// Start of the linear layer's `i32` accumulators (4-aligned).
+    acc_offset: usize,
+    /// Start of the tail region.
     tail_offset: usize,
     /// Bytes of the tail region.
     tail_len: usize,
-    /// Shape of the final map (the prefix's output, or the input without a prefix).
+    /// Shape of the prefix's output (the input without a prefix): the flattened map.
     map: Shape,
 }
 
 impl Plan {
     fn new(network: &Network<'_>) -> Self {
+        let layers = network.layers();
         let mut stages = heapless::Vec::new();
         let mut offset = 0_usize;
         let mut map = network.input_shape();
@@ -268,9 +277,31 @@ impl Plan {
             offset = offset.saturating_add(slots.saturating_mul(column_len));
             map = layer.output_shape();
         }
-        let tail_len = network
-            .layers()
-            .get(stages.len()..)
+        let streamed = stages.len();
+        let linear = match (layers.get(streamed), layers.get(streamed.saturating_add(1))) {
+            (Some(Layer::Flatten { .. }), Some(Layer::Linear(_))) => {
+                Some(streamed.saturating_add(1))
+            }
+            _ => None,
+        };
+        let staging_offset = offset;
+        let (acc_offset, tail_offset, tail_from, first_len) = match linear {
+            Some(index) => {
+                let out = layers
+                    .get(index)
+                    .map_or(0, |layer| layer.output_shape().len());
+                let staging = map.height.saturating_mul(map.channels);
+                let acc_offset = offset
+                    .saturating_add(staging)
+                    .checked_next_multiple_of(4)
+                    .unwrap_or(usize::MAX);
+                let tail = acc_offset.saturating_add(out.saturating_mul(4));
+                (acc_offset, tail, index.saturating_add(1), out)
+            }
+            None => (offset, offset, streamed, map.len()),
+        };
+        let tail_len = layers
+            .get(tail_from..)
             .unwrap_or_default()
             .iter()
             .filter(|layer| !matches!(layer, Layer::Flatten { .. }))
@@ -280,17 +311,30 @@ impl Plan {
                     .len()
                     .saturating_add(layer.output_shape().len())
             })
-            .fold(map.len(), usize::max);
+            .fold(first_len, usize::max);
         Self {
             stages,
-            tail_offset: offset,
+            linear,
+            staging_offset,
+            acc_offset,
+            tail_offset,
             tail_len,
             map,
         }
     }
 
+    /// Bytes of the plan's regions rounded up to whole words, plus 3 bytes of slack for
+    /// aligning the start.
     fn state_bytes(&self) -> usize {
-        self.tail_offset.saturating_add(self.tail_len)
+        self.regions_len().saturating_add(3)
+    }
+
+    /// Bytes of the plan's regions rounded up to whole words.
+    fn regions_len(&self) -> usize {
+        self.tail_offset
+            .saturating_add(self.tail_len)
+            .checked_next_multiple_of(4)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -378,16 +422,23 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         let plan = Plan::new(network);
         let needed = plan.state_bytes();
         let provided = state.len();
-        let state = state
-            .get_mut(..needed)
-            .ok_or(StreamError::ScratchTooSmall { needed, provided })?;
-        Ok(Self {
+        let too_small = StreamError::ScratchTooSmall { needed, provided };
+        let state = state.get_mut(..needed).ok_or(too_small)?;
+        // The accumulators are `i32`: align the whole state (the 3 bytes of slack).
+        let (_, aligned, _) = bytemuck::pod_align_to_mut::<u8, u32>(state);
+        let state: &mut [i8] = bytemuck::must_cast_slice_mut(aligned);
+        if state.len() < plan.regions_len() {
+            return Err(too_small);
+        }
+        let mut stream = Self {
             network,
             plan,
-            state: bytemuck::must_cast_slice_mut(state),
+            state,
             pushed: 0,
             config,
-        })
+        };
+        stream.reset();
+        Ok(stream)
     }
 
     /// Codes per input column: `height × channels` of the network input.
@@ -409,14 +460,24 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         self.pushed
     }
 
-    /// Forgets the current input (keeps the plan; nothing is cleared, every ring slot is written
-    /// before it is read).
+    /// Forgets the current input: progress counters and the linear layer's accumulators to zero
+    /// (ring slots need no clearing: each is written before it is read).
     pub fn reset(&mut self) {
         self.pushed = 0;
         for stage in &mut self.plan.stages {
             stage.received = 0;
             stage.produced = 0;
         }
+        self.accumulators().fill(0);
+    }
+
+    /// The streamed linear layer's accumulators (empty without one).
+    fn accumulators(&mut self) -> &mut [i32] {
+        let (start, end) = (self.plan.acc_offset, self.plan.tail_offset);
+        self.state
+            .get_mut(start..end)
+            .and_then(|bytes| bytemuck::try_cast_slice_mut(bytes).ok())
+            .unwrap_or_default()
     }
 
     /// Feeds the next input column and computes every output column of every layer it completes.
@@ -456,8 +517,11 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
             }
             stage.received = stage.received.saturating_add(1);
             self.cascade(workspace);
+        } else if self.plan.linear.is_some() {
+            // No spatial prefix: the input column is the flattened map's column.
+            self.accumulate(x, column);
         } else {
-            // No spatial prefix: the input itself is the final map (HWC).
+            // No spatial prefix, no streamed linear layer: the input itself is the map (HWC).
             let channels = self.network.input_shape().channels;
             let tail = self
                 .state
@@ -486,14 +550,27 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
             });
         }
         self.check_workspace(workspace)?;
+        let reference = self.config.kernels == Kernels::Reference;
+        let layers = self.network.layers();
+        let (first, mut len) = match self.plan.linear.and_then(|i| Some((i, layers.get(i)?))) {
+            Some((index, Layer::Linear(linear))) => {
+                let (start, end) = (self.plan.acc_offset, self.plan.tail_offset);
+                let (before, tail) = self.state.split_at_mut(end.min(self.state.len()));
+                let acc: &[i32] = before
+                    .get(start..)
+                    .and_then(|bytes| bytemuck::try_cast_slice(bytes).ok())
+                    .unwrap_or_default();
+                nn::linear::linear_finish(linear, acc, tail, reference);
+                (index.saturating_add(1), linear.output_shape().len())
+            }
+            _ => (self.plan.stages.len(), self.plan.map.len()),
+        };
         let tail = self
             .state
             .get_mut(self.plan.tail_offset..)
             .unwrap_or_default();
         let mut at_front = true;
-        let mut len = self.plan.map.len();
-        let streamed = self.plan.stages.len();
-        for layer in self.network.layers().get(streamed..).unwrap_or_default() {
+        for layer in layers.get(first..).unwrap_or_default() {
             let out_len = layer.output_shape().len();
             if let Layer::Flatten { .. } = layer {
                 continue;
@@ -507,6 +584,49 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         }
         let logits = split(tail, at_front, len, 0).map_or(&[][..], |(logits, _)| logits);
         Ok(bounded(logits.iter().copied()))
+    }
+
+    /// Adds the staging column (column `x` of the prefix's output) to the streamed linear
+    /// layer's sums.
+    fn accumulate_staged(&mut self, x: usize) {
+        let Some(Layer::Linear(linear)) =
+            self.plan.linear.and_then(|i| self.network.layers().get(i))
+        else {
+            return;
+        };
+        let (map, kernels) = (self.plan.map, self.config.kernels);
+        let start = self.plan.staging_offset;
+        let len = map.height.saturating_mul(map.channels);
+        let acc_len = self.plan.tail_offset.saturating_sub(self.plan.acc_offset);
+        let Some((before, after)) = self.state.split_at_mut_checked(self.plan.acc_offset) else {
+            return;
+        };
+        let column: &[i8] = before
+            .get(start..start.saturating_add(len))
+            .unwrap_or_default();
+        let acc: &mut [i32] = after
+            .get_mut(..acc_len)
+            .and_then(|bytes| bytemuck::try_cast_slice_mut(bytes).ok())
+            .unwrap_or_default();
+        match kernels {
+            Kernels::Optimized => nn::linear::linear_column(linear, map, x, column, acc),
+            Kernels::Reference => nn::linear::linear_column_reference(linear, map, x, column, acc),
+        }
+    }
+
+    /// Adds column `x` of the flattened map (`[y][c]`) to the streamed linear layer's sums.
+    fn accumulate(&mut self, x: usize, column: &[i8]) {
+        let Some(Layer::Linear(linear)) =
+            self.plan.linear.and_then(|i| self.network.layers().get(i))
+        else {
+            return;
+        };
+        let (map, kernels) = (self.plan.map, self.config.kernels);
+        let acc = self.accumulators();
+        match kernels {
+            Kernels::Optimized => nn::linear::linear_column(linear, map, x, column, acc),
+            Kernels::Reference => nn::linear::linear_column_reference(linear, map, x, column, acc),
+        }
     }
 
     fn check_workspace(&self, workspace: &[u32]) -> Result<(), StreamError> {
@@ -558,6 +678,7 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
             return;
         };
         let out_shape = layer.output_shape();
+        let last = self.plan.stages.get(i.saturating_add(1)).is_none();
         let (start, stride) = match self.plan.stages.get(i.saturating_add(1)) {
             Some(next) => {
                 let slot = ox.checked_rem(next.slots).unwrap_or(0);
@@ -567,6 +688,9 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
                     out_shape.channels,
                 )
             }
+            // The streamed linear layer's staging column.
+            None if self.plan.linear.is_some() => (self.plan.staging_offset, out_shape.channels),
+            // Column ox of the whole map (HWC).
             None => (
                 self.plan
                     .tail_offset
@@ -597,6 +721,9 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
                 column::maxpool2d_column_reference(pool, input, ox, output, stride);
             }
             (Layer::Flatten { .. } | Layer::Linear(_), _) => {}
+        }
+        if last && self.plan.linear.is_some() {
+            self.accumulate_staged(ox);
         }
     }
 }

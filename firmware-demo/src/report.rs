@@ -1,4 +1,5 @@
 //! Where the firmware's results go: semihosting under QEMU, defmt over RTT on real boards.
+//! The line formats are parsed by tests/tests/firmware_*.rs: change both together.
 
 /// Prints the run's result: the clip, frames, the firmware's and the host's feature hashes.
 pub fn result(
@@ -16,6 +17,21 @@ pub fn result(
 /// Reports the stack's high-water mark in bytes.
 pub fn stack(bytes: usize) {
     imp::stack(bytes);
+}
+
+/// Prints one line of text.
+pub fn line(args: core::fmt::Arguments<'_>) {
+    imp::line(args);
+}
+
+/// Reports RAM use: static RAM (.data + .bss, which holds the streaming `scratch`), the stack's
+/// high-water mark, and their sum against the RAM of the memory map.
+pub fn memory(static_ram: usize, scratch: usize, high_water: usize, ram: usize) {
+    line(format_args!(
+        "memory: static RAM {static_ram} bytes (streaming scratch {scratch}), stack high-water \
+         {high_water} bytes, peak RAM {} of {ram} bytes",
+        static_ram + high_water
+    ));
 }
 
 /// Reports a fault (HardFault or an unexpected exception) at `at` (PC or IRQ number).
@@ -74,6 +90,10 @@ mod imp {
         hprintln!("stack high-water: {} bytes", bytes);
     }
 
+    pub fn line(args: core::fmt::Arguments<'_>) {
+        hprintln!("{}", args);
+    }
+
     pub fn fault(what: &str, at: u32) {
         hprintln!("firmware-demo: {} at {:#010x}", what, at);
     }
@@ -121,6 +141,15 @@ mod imp {
 
     pub fn stack(bytes: usize) {
         defmt::println!("stack high-water: {=usize} bytes", bytes);
+    }
+
+    pub fn line(args: core::fmt::Arguments<'_>) {
+        use core::fmt::Write as _;
+        // Formatted on the target (defmt's deferred formatting needs format strings it can
+        // intern; these lines are built from data). Longer lines are cut at 256 bytes.
+        let mut text = heapless::String::<256>::new();
+        let _ = text.write_fmt(args);
+        defmt::println!("{=str}", text.as_str());
     }
 
     pub fn fault(what: &str, at: u32) {

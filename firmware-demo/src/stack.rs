@@ -10,6 +10,18 @@ unsafe extern "C" {
     static _stack_start: u32;
     /// Lowest address the stack may grow to (end of static RAM), from cortex-m-rt's link.x.
     static _stack_end: u32;
+    /// Start of .data, the first section in RAM (the RAM origin), from cortex-m-rt's link.x.
+    static __sdata: u32;
+}
+
+/// Bytes of static RAM: `.data`, `.bss` and `.uninit` (from the RAM origin to the stack's limit).
+pub fn static_ram_bytes() -> usize {
+    (&raw const _stack_end) as usize - (&raw const __sdata) as usize
+}
+
+/// Bytes of RAM in the memory map (static RAM and the stack region above it).
+pub fn ram_bytes() -> usize {
+    (&raw const _stack_start) as usize - (&raw const __sdata) as usize
 }
 
 /// Bytes of stack used since reset (the painted region scanned from the bottom up).

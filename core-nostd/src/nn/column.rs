@@ -34,20 +34,17 @@
 //! Workspace: `(2 + min(panel_rows, Ho)) · Kc` `i16` ([`conv2d_column_workspace`], in `u32`
 //! words).
 
-use super::conv2d::{Conv2d, PATCH_ALIGN};
+use super::conv2d::Conv2d;
 use super::dsp;
 use super::maxpool::MaxPool2d;
 use super::requant::OutputRequantizer;
 use super::{ChannelParams, Shape};
 
 /// Patches and weight rows of the column convolution are zero-padded to a multiple of this many
-/// `i16`: 4 (two `SMLAD` words) on 32-bit Arm, [`PATCH_ALIGN`] (the portable dot product's
-/// 32-element block) elsewhere. Padding changes no result, only speed and workspace.
-pub const COLUMN_PATCH_ALIGN: usize = if cfg!(target_arch = "arm") {
-    4
-} else {
-    PATCH_ALIGN
-};
+/// `i16`: two `SMLAD` words. The same on every target, so that a build host computes the exact
+/// workspace a microcontroller needs ([`conv2d_column_workspace`]); the portable dot product
+/// handles lengths that are not a multiple of its 32-element block.
+pub const COLUMN_PATCH_ALIGN: usize = 4;
 
 /// A ring of a layer's most recent input columns: column `x` (each `height × channels` codes,
 /// `[y][c]`) lives in slot `x mod slots`. Which columns are present is the caller's bookkeeping

@@ -6,6 +6,14 @@
 //! [`linear`] folds the zero point out of the inner loop:
 //! `Σ w·(x − z) = Σ w·x − z · Σ w`, both sums taken in the same pass over contiguous `i8` rows
 //! (`i32` wrapping, so the regrouping is exact).
+//!
+//! # Column by column ([`linear_column`], [`linear_finish`])
+//!
+//! After a flatten, the input is an `H × W × C` map in HWC order: input `i = (y·W + x)·C + c`.
+//! [`crate::streaming`] never holds that map: as each column `x` (`H × C` codes, `[y][c]`) is
+//! computed, [`linear_column`] adds its products to one `i32` accumulator per output, and
+//! [`linear_finish`] adds the bias and requantizes once the last column is in. The sums are the
+//! same wrapping sums as [`linear_reference`]'s, in another order: the same bits (tested).
 
 use super::conv2d::to_usize;
 use super::{LayerError, Requantization, Shape, to_u64};
@@ -133,6 +141,80 @@ pub fn linear(layer: &Linear<'_>, input: &[i8], output: &mut [i8]) {
     }
 }
 
+/// Adds `Σ_{y,c} w[o][(y·W + x)·C + c] · (column[y·C + c] − z_in)` to `acc[o]` for every output
+/// `o`: column `x` of the flattened `map` (reference twin of [`linear_column`]).
+pub fn linear_column_reference(
+    layer: &Linear<'_>,
+    map: Shape,
+    x: usize,
+    column: &[i8],
+    acc: &mut [i32],
+) {
+    let zero_point = i32::from(layer.quant.input_zero_point());
+    for (o, sum) in acc.iter_mut().enumerate().take(layer.out_features) {
+        for y in 0..map.height {
+            for c in 0..map.channels {
+                let i = y
+                    .saturating_mul(map.width)
+                    .saturating_add(x)
+                    .saturating_mul(map.channels)
+                    .saturating_add(c);
+                let w = layer
+                    .weights
+                    .get(o.saturating_mul(layer.in_features).saturating_add(i))
+                    .copied()
+                    .map_or(0, i32::from);
+                let code = column
+                    .get(y.saturating_mul(map.channels).saturating_add(c))
+                    .copied()
+                    .map_or(0, i32::from);
+                *sum = sum.wrapping_add(w.wrapping_mul(code.wrapping_sub(zero_point)));
+            }
+        }
+    }
+}
+
+/// [`linear_column_reference`], optimized: per output and row `y`, one contiguous run of `C`
+/// weights against the column's run, the zero point folded out (`Σ w·x − z·Σ w`).
+/// Cost: `H · C` multiply-accumulates per output.
+pub fn linear_column(layer: &Linear<'_>, map: Shape, x: usize, column: &[i8], acc: &mut [i32]) {
+    let zero_point = i32::from(layer.quant.input_zero_point());
+    let channels = map.channels.max(1);
+    let row = map.width.saturating_mul(channels);
+    let first = x.saturating_mul(channels);
+    for (weights, sum) in layer
+        .weights
+        .chunks_exact(layer.in_features.max(1))
+        .zip(acc.iter_mut())
+    {
+        let mut products = 0_i32;
+        let mut weight_sum = 0_i32;
+        let runs = weights.get(first..).unwrap_or_default().chunks(row.max(1));
+        for (w_run, x_run) in runs.zip(column.chunks_exact(channels)) {
+            for (&w, &code) in w_run.iter().zip(x_run) {
+                products = products.wrapping_add(i32::from(w).wrapping_mul(i32::from(code)));
+                weight_sum = weight_sum.wrapping_add(i32::from(w));
+            }
+        }
+        *sum = sum
+            .wrapping_add(products)
+            .wrapping_sub(zero_point.wrapping_mul(weight_sum));
+    }
+}
+
+/// Bias, requantization and output stage of accumulated sums: `out[o] = finish_o(bias[o] +
+/// acc[o])`, with the optimized requantizer (`reference`: the `i128` one; same bits).
+pub fn linear_finish(layer: &Linear<'_>, acc: &[i32], output: &mut [i8], reference: bool) {
+    for ((channel, &sum), out) in layer.quant.channels().zip(acc).zip(output.iter_mut()) {
+        let total = channel.bias.wrapping_add(sum);
+        *out = if reference {
+            layer.quant.finish_reference(total, channel)
+        } else {
+            layer.quant.finish(total, channel)
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -177,6 +259,59 @@ mod tests {
             linear_reference(&layer, &input, &mut reference);
             linear(&layer, &input, &mut fast);
             prop_assert_eq!(reference, fast);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn column_by_column_equals_the_whole_vector(
+            height in 1_usize..9,
+            width in 1_usize..9,
+            channels in 1_usize..9,
+            out_features in 1_usize..6,
+            seed in any::<u64>(),
+            zin in any::<i8>(),
+        ) {
+            let map = Shape::new(height, width, channels);
+            let in_features = map.len();
+            let mut state = seed | 1;
+            let mut next = move || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            let weights: Vec<u8> = (0..in_features * out_features).map(|_| next() as u8).collect();
+            let bias: Vec<u8> = (0..out_features).flat_map(|_| ((next() % 2001) as i32 - 1000).to_le_bytes()).collect();
+            let multipliers: Vec<u8> = (0..out_features).flat_map(|_| ((1_i32 << 30) + (next() % (1 << 30)) as i32).to_le_bytes()).collect();
+            let shifts: Vec<u8> = (0..out_features).map(|_| (-10_i8) as u8).collect();
+            let input: Vec<i8> = (0..in_features).map(|_| next() as i8).collect();
+            let spec = LinearSpec {
+                in_features: in_features as u32,
+                out_features: out_features as u32,
+                weights: &weights,
+                quant: QuantSpec {
+                    bias: &bias, multipliers: &multipliers, shifts: &shifts,
+                    input_zero_point: zin, output_zero_point: 3,
+                    activation_min: -128, activation_max: 127,
+                },
+            };
+            let layer = Linear::new(&spec, Shape::new(1, 1, in_features), zin).unwrap();
+            let mut expected = vec![0; out_features];
+            linear_reference(&layer, &input, &mut expected);
+            for reference in [false, true] {
+                let mut acc = vec![0_i32; out_features];
+                for x in 0..width {
+                    // Column x of the HWC map, [y][c].
+                    let column: Vec<i8> = (0..height * channels)
+                        .map(|i| input[((i / channels) * width + x) * channels + i % channels])
+                        .collect();
+                    if reference {
+                        linear_column_reference(&layer, map, x, &column, &mut acc);
+                    } else {
+                        linear_column(&layer, map, x, &column, &mut acc);
+                    }
+                }
+                let mut out = vec![0x55; out_features];
+                linear_finish(&layer, &acc, &mut out, reference);
+                prop_assert_eq!(&out, &expected);
+            }
         }
     }
 
