@@ -27,7 +27,8 @@
 //!    same `[kx][ky][c]` order (one row of `Kc` each), then each pair of patches gets the four dot
 //!    products of [`dsp::dot_2x2`]: on a Cortex-M4 with the `dsp` feature, `SMLAD` on words loaded
 //!    once for two products.
-//! 3. Bias and the requantizer fused with the output stage, per output.
+//! 3. Bias and the requantizer fused with the output stage, per output, in 32-bit arithmetic
+//!    ([`NarrowRequantizer`](super::requant::NarrowRequantizer)).
 //!
 //! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · Kc` panel writes (`1/O` of
 //! the MACs), `O · Kc · ⌈Ho / panel_rows⌉` weight widenings (`1/panel_rows` of the MACs).
@@ -37,8 +38,8 @@
 use super::conv2d::Conv2d;
 use super::dsp;
 use super::maxpool::MaxPool2d;
-use super::requant::OutputRequantizer;
-use super::{ChannelParams, Shape};
+use super::requant::NarrowRequantizer;
+use super::{ChannelParams, OutputStage, Shape};
 
 /// Patches and weight rows of the column convolution are zero-padded to a multiple of this many
 /// `i16`: two `SMLAD` words. The same on every target, so that a build host computes the exact
@@ -218,129 +219,113 @@ pub fn conv2d_column(
             kc,
         );
         let panel: &[u32] = panel;
-        let mut out = Out {
-            output: &mut *output,
-            stride,
-            oy0,
-        };
         let mut channels = layer
             .weights()
             .chunks_exact(patch_len)
             .zip(quant.channels())
             .enumerate();
         while let Some((o, (source0, channel0))) = channels.next() {
+            let rows = output.chunks_mut(stride.max(1)).skip(oy0);
             widen_weights(layer, source0, bytemuck::must_cast_slice_mut(w0));
-            let first = Channel::new(channel0, stage, o);
+            let first = Channel::new(channel0, stage);
             if let Some((_, (source1, channel1))) = channels.next() {
                 widen_weights(layer, source1, bytemuck::must_cast_slice_mut(w1));
-                let second = Channel::new(channel1, stage, o.saturating_add(1));
-                channel_pair(w0, w1, panel, words, [first, second], &mut out);
+                let second = Channel::new(channel1, stage);
+                channel_pair(w0, w1, panel, words, [first, second], o, rows);
             } else {
-                single_channel(w0, panel, words, first, &mut out);
+                single_channel(w0, panel, words, first, o, rows);
             }
         }
         oy0 = oy0.saturating_add(block);
     }
 }
 
-/// Where the outputs of one panel go: row `oy0 + j` of the column for patch `j`.
-struct Out<'o> {
-    output: &'o mut [i8],
-    stride: usize,
-    oy0: usize,
-}
-
-impl Out<'_> {
-    /// Stores the output of patch `j`, channel `o`.
-    #[inline(always)]
-    fn put(&mut self, j: usize, o: usize, value: i8) {
-        let index = self
-            .oy0
-            .saturating_add(j)
-            .saturating_mul(self.stride)
-            .saturating_add(o);
-        if let Some(slot) = self.output.get_mut(index) {
-            *slot = value;
-        }
-    }
-}
-
-/// One output channel's bias, fused requantizer and index.
+/// One output channel's bias and fused 32-bit requantizer.
 #[derive(Clone, Copy)]
 struct Channel {
     bias: i32,
-    requantizer: OutputRequantizer,
-    index: usize,
+    requantizer: NarrowRequantizer,
 }
 
 impl Channel {
     #[inline(always)]
-    fn new(params: ChannelParams, stage: super::OutputStage, index: usize) -> Self {
+    fn new(params: ChannelParams, stage: OutputStage) -> Self {
+        let (min, max) = stage.range();
         Self {
             bias: params.bias,
-            requantizer: params.output_requantizer(stage),
-            index,
+            requantizer: NarrowRequantizer::new(
+                params.multiplier,
+                params.shift,
+                stage.zero_point(),
+                min,
+                max,
+            ),
         }
     }
 
     /// Bias, requantization, zero point and clamp of one accumulator.
     #[inline(always)]
     fn finish(&self, acc: i32) -> i8 {
-        let acc = self.bias.wrapping_add(acc);
-        if self.requantizer.shifts_left() {
-            self.requantizer.apply::<true>(acc)
-        } else {
-            self.requantizer.apply::<false>(acc)
+        self.requantizer.apply(self.bias.wrapping_add(acc))
+    }
+}
+
+/// Writes `values` at `row[o..]`, if the row is there.
+#[inline(always)]
+fn put<const N: usize>(row: Option<&mut [i8]>, o: usize, values: [i8; N]) {
+    if let Some(slots) = row.and_then(|row| row.get_mut(o..o.saturating_add(N))) {
+        for (slot, value) in slots.iter_mut().zip(values) {
+            *slot = value;
         }
     }
 }
 
-/// Two channels over every patch of the panel, two patches at a time.
+/// Channels `o` and `o + 1` over every patch of the panel, two patches at a time; `rows` are the
+/// output rows of the panel's patches.
 #[inline(always)]
-fn channel_pair(
+fn channel_pair<'r>(
     w0: &[u32],
     w1: &[u32],
     panel: &[u32],
     words: usize,
     [first, second]: [Channel; 2],
-    out: &mut Out<'_>,
+    o: usize,
+    mut rows: impl Iterator<Item = &'r mut [i8]>,
 ) {
     let pairs = panel.chunks_exact(words.saturating_mul(2).max(1));
     let single = pairs.remainder();
-    let mut j = 0;
     for pair in pairs {
         let (p0, p1) = pair.split_at(words.min(pair.len()));
         let [[a, b], [c, d]] = dsp::dot_2x2([w0, w1], [p0, p1]);
-        out.put(j, first.index, first.finish(a));
-        out.put(j, second.index, second.finish(c));
-        j = j.saturating_add(1);
-        out.put(j, first.index, first.finish(b));
-        out.put(j, second.index, second.finish(d));
-        j = j.saturating_add(1);
+        put(rows.next(), o, [first.finish(a), second.finish(c)]);
+        put(rows.next(), o, [first.finish(b), second.finish(d)]);
     }
     if !single.is_empty() {
         let [a, c] = dsp::dot_1x2(single, [w0, w1]);
-        out.put(j, first.index, first.finish(a));
-        out.put(j, second.index, second.finish(c));
+        put(rows.next(), o, [first.finish(a), second.finish(c)]);
     }
 }
 
-/// One channel over every patch of the panel, two patches at a time.
+/// Channel `o` over every patch of the panel, two patches at a time.
 #[inline(always)]
-fn single_channel(w: &[u32], panel: &[u32], words: usize, channel: Channel, out: &mut Out<'_>) {
+fn single_channel<'r>(
+    w: &[u32],
+    panel: &[u32],
+    words: usize,
+    channel: Channel,
+    o: usize,
+    mut rows: impl Iterator<Item = &'r mut [i8]>,
+) {
     let pairs = panel.chunks_exact(words.saturating_mul(2).max(1));
     let single = pairs.remainder();
-    let mut j = 0;
     for pair in pairs {
         let (p0, p1) = pair.split_at(words.min(pair.len()));
         let [a, b] = dsp::dot_1x2(w, [p0, p1]);
-        out.put(j, channel.index, channel.finish(a));
-        j = j.saturating_add(1);
-        out.put(j, channel.index, channel.finish(b));
-        j = j.saturating_add(1);
+        put(rows.next(), o, [channel.finish(a)]);
+        put(rows.next(), o, [channel.finish(b)]);
     }
     if !single.is_empty() {
-        out.put(j, channel.index, channel.finish(dsp::dot_1x1(w, single)));
+        put(rows.next(), o, [channel.finish(dsp::dot_1x1(w, single))]);
     }
 }
 

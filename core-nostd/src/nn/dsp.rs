@@ -13,9 +13,9 @@
 //!   as `i16` and handed to the convolution's [`dot2`](super::conv2d) (32-element blocks, which
 //!   LLVM turns into `pmaddwd` on x86_64).
 //! - **`dsp` feature on 32-bit Arm** (Armv7E-M: Cortex-M4, M7): `SMLAD`, two 16 × 16
-//!   multiply-accumulates in one instruction, on words loaded once for two products. The loop is
-//!   unrolled twice: per 16 MACs, 8 word loads (often paired into `LDRD`) and 8 `SMLAD`, plus the
-//!   loop counter: about 1.1 instructions per MAC.
+//!   multiply-accumulates in one instruction, on words loaded once for two products: per 8 MACs,
+//!   4 word loads (with address write-back), 4 `SMLAD`, the loop count and branch: 1.25
+//!   instructions per MAC.
 //!
 //! # Why inline assembly
 //!
@@ -139,54 +139,29 @@ mod imp {
         out
     }
 
-    #[inline(always)]
+    // Not inlined, and not unrolled: the 2 × 2 block keeps four accumulators, four pointers and
+    // four loaded words live, which is all a Cortex-M4 has. Unrolled twice, or inlined into the
+    // column kernel, LLVM spilled to the stack (measured 25 instructions per 16 MACs, and 16 per
+    // 8, against 10 per 8 here: four loads with write-back, four SMLAD, the count, the branch).
+    // The call costs about a dozen instructions per K/2 loop iterations.
+    #[inline(never)]
     pub(super) fn dot_2x2([w0, w1]: [&[u32]; 2], [p0, p1]: [&[u32]; 2]) -> [[i32; 2]; 2] {
-        let (w0x2, w0t) = w0.as_chunks::<2>();
-        let (w1x2, w1t) = w1.as_chunks::<2>();
-        let (p0x2, p0t) = p0.as_chunks::<2>();
-        let (p1x2, p1t) = p1.as_chunks::<2>();
         let (mut a, mut b, mut c, mut d) = (0, 0, 0, 0);
-        for (((&[x0, x1], &[y0, y1]), &[u0, u1]), &[v0, v1]) in
-            w0x2.iter().zip(w1x2).zip(p0x2).zip(p1x2)
-        {
-            a = smlad(a, x0, u0);
-            b = smlad(b, x0, v0);
-            c = smlad(c, y0, u0);
-            d = smlad(d, y0, v0);
-            a = smlad(a, x1, u1);
-            b = smlad(b, x1, v1);
-            c = smlad(c, y1, u1);
-            d = smlad(d, y1, v1);
-        }
-        let pairs = w0x2.len();
-        if w1x2.len() == pairs && p0x2.len() == pairs && p1x2.len() == pairs {
-            for (((&x, &y), &u), &v) in w0t.iter().zip(w1t).zip(p0t).zip(p1t) {
-                a = smlad(a, x, u);
-                b = smlad(b, x, v);
-                c = smlad(c, y, u);
-                d = smlad(d, y, v);
-            }
+        for (((&x, &y), &u), &v) in w0.iter().zip(w1).zip(p0).zip(p1) {
+            a = smlad(a, x, u);
+            b = smlad(b, x, v);
+            c = smlad(c, y, u);
+            d = smlad(d, y, v);
         }
         [[a, b], [c, d]]
     }
 
-    #[inline(always)]
+    #[inline(never)]
     pub(super) fn dot_1x2(w: &[u32], [p0, p1]: [&[u32]; 2]) -> [i32; 2] {
-        let (w2, wt) = w.as_chunks::<2>();
-        let (p0x2, p0t) = p0.as_chunks::<2>();
-        let (p1x2, p1t) = p1.as_chunks::<2>();
         let (mut a, mut b) = (0, 0);
-        for ((&[x0, x1], &[u0, u1]), &[v0, v1]) in w2.iter().zip(p0x2).zip(p1x2) {
-            a = smlad(a, x0, u0);
-            b = smlad(b, x0, v0);
-            a = smlad(a, x1, u1);
-            b = smlad(b, x1, v1);
-        }
-        if p0x2.len() == w2.len() && p1x2.len() == w2.len() {
-            for ((&x, &u), &v) in wt.iter().zip(p0t).zip(p1t) {
-                a = smlad(a, x, u);
-                b = smlad(b, x, v);
-            }
+        for ((&x, &u), &v) in w.iter().zip(p0).zip(p1) {
+            a = smlad(a, x, u);
+            b = smlad(b, x, v);
         }
         [a, b]
     }
