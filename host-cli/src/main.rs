@@ -1,10 +1,10 @@
-//! `host-cli`: the laptop's command line. A thin shell over the `host_cli` library.
+//! `host-cli`: the laptop's command line. A thin shell over the `host_common` library.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use core_nostd::frontend::BINS;
-use host_cli::features::{feature_hash, frames_of};
-use host_cli::{audio, view};
+use host_common::features::{feature_hash, frames_of};
+use host_common::{audio, view};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

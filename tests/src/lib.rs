@@ -1,5 +1,5 @@
 //! Shared helpers of the cross-crate tests: a float (f64) reference of the front end, the test
-//! signals and the committed clips. The feature-stream hash is `host_cli::features`'s.
+//! signals and the committed clips. The feature-stream hash is `host_common::features`'s.
 
 pub mod reference;
 pub mod signals;
@@ -38,4 +38,4 @@ pub fn read_clip(path: &Path) -> Vec<i16> {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-pub use host_cli::features::{feature_hash, frames_of};
+pub use host_common::features::{feature_hash, frames_of};

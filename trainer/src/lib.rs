@@ -3,17 +3,31 @@
 //! over it.
 //!
 //! Features are computed with `core_nostd::frontend`, the same code the host CLI and the firmware
-//! run, and audio is read with `host_cli::audio`, the CLI's loader, so training and serving never
+//! run, and audio is read with `host_common::audio`, the CLI's loader, so training and serving never
 //! differ.
 
 pub mod atomic;
 pub mod augment;
+#[cfg(feature = "burn")]
+pub mod device;
+#[cfg(feature = "burn")]
+pub mod evaluate;
+pub mod evaluation;
+#[cfg(feature = "burn")]
+pub mod export;
+#[cfg(feature = "burn")]
+pub mod inference;
+#[cfg(feature = "burn")]
+pub mod model;
 pub mod musicnet;
 pub mod prepare;
 pub mod progress;
+pub mod quantize;
 pub mod render;
 pub mod sampler;
 pub mod seed;
 pub mod stats;
+#[cfg(feature = "burn")]
+pub mod training;
 
 pub use core_nostd::frontend;

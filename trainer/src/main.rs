@@ -34,6 +34,17 @@ enum Command {
     /// Label statistics of a prepared cache: recordings, hours and windows per composer and
     /// instrument, and how often per-window and per-recording labels disagree.
     Stats(StatsArgs),
+    /// Train the composer and instrument networks on a prepared cache (Burn; feature `burn`).
+    #[cfg(feature = "burn")]
+    Fit(trainer::training::FitArgs),
+    /// Score a trained model with the evaluation protocol (seeded stacks of every test
+    /// recording): scikit-learn-style tables, per-recording verdicts, `--json`, PNG plots.
+    #[cfg(feature = "burn")]
+    Eval(trainer::evaluate::EvalArgs),
+    /// Quantize a trained model to the int8 model file `core-nostd` runs (BatchNorm folded,
+    /// calibrated on training windows) and report float vs int8 agreement on the test split.
+    #[cfg(feature = "burn")]
+    Export(trainer::export::ExportArgs),
 }
 
 /// Options of `trainer stats`.
@@ -61,6 +72,19 @@ fn main() -> Result<()> {
         Command::Prepare(args) => {
             let summary = prepare::run(&args)?;
             println!("{summary}");
+        }
+        #[cfg(feature = "burn")]
+        Command::Fit(args) => {
+            let summary = trainer::training::run(&args)?;
+            println!("{summary}");
+        }
+        #[cfg(feature = "burn")]
+        Command::Eval(args) => {
+            trainer::evaluate::run(&args)?;
+        }
+        #[cfg(feature = "burn")]
+        Command::Export(args) => {
+            trainer::export::run(&args)?;
         }
         Command::Stats(args) => {
             let index = CacheDir::new(&args.cache).read_index()?;

@@ -192,8 +192,11 @@ impl std::fmt::Display for LabelStats {
 
 /// Draws the statistics as a 2 × 2 PNG of bar charts: recordings and windows per composer and
 /// per instrument.
-pub fn plot(stats: &LabelStats, path: &std::path::Path) -> Result<(), host_cli::plot::PlotError> {
-    use host_cli::plot::{BarPanel, bar_panels};
+pub fn plot(
+    stats: &LabelStats,
+    path: &std::path::Path,
+) -> Result<(), host_common::plot::PlotError> {
+    use host_common::plot::{BarPanel, bar_panels};
     let composers: Vec<String> = stats.composers.iter().map(|r| r.composer.clone()).collect();
     let instruments: Vec<String> = stats.instruments.iter().map(|r| r.name.clone()).collect();
     let panels = [

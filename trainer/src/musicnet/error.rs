@@ -107,7 +107,7 @@ pub enum DataError {
     },
     /// The audio could not be loaded.
     #[error(transparent)]
-    Audio(#[from] host_cli::audio::AudioError),
+    Audio(#[from] host_common::audio::AudioError),
 }
 
 impl DataError {

@@ -7,7 +7,7 @@
 //! - [`error`] holds errors naming file and line; strict or lenient handling ([`Issues`]).
 //!
 //! [`Dataset::open`] ties them together without decoding any audio; audio is decoded once by
-//! `trainer prepare` through `host_cli::audio`, the same path the CLI uses.
+//! `trainer prepare` through `host_common::audio`, the same path the CLI uses.
 
 mod csv_rows;
 pub mod error;

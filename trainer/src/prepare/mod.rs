@@ -209,7 +209,7 @@ fn prepare_one(
     if !force && let Some(done) = cache.complete_recording(recording.id, &recording.audio_path) {
         return Ok(Some((done, false)));
     }
-    let pcm = match host_cli::audio::load_pcm_8k(&recording.audio_path) {
+    let pcm = match host_common::audio::load_pcm_8k(&recording.audio_path) {
         Ok(pcm) => pcm,
         Err(error) => {
             issues.report(error.into())?;

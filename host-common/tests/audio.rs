@@ -1,4 +1,4 @@
-//! Tests of the shared audio path, `host_cli::audio`: every WAV flavour decodes to the right
+//! Tests of the shared audio path, `host_common::audio`: every WAV flavour decodes to the right
 //! samples, 8 kHz passes bit-exact, resampling keeps pitch, level and timing and removes what
 //! would alias, and every failure names the file and says what is wrong.
 //!
@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use host_cli::audio::{
+use host_common::audio::{
     AudioError, MAX_RATE_HZ, ResampleError, TARGET_RATE_HZ, decode_mono, load_pcm_8k,
     resample_mono, to_i16,
 };
