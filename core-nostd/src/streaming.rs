@@ -116,7 +116,7 @@ use crate::nn::{self, Shape};
 /// Default patches per panel of the column convolution ([`StreamConfig::panel_rows`]): 32 keeps
 /// the reference network's workspace at 16 KiB while the weight widening stays about 3% of the
 /// multiply-accumulates.
-pub const DEFAULT_PANEL_ROWS: usize = 32;
+pub const DEFAULT_PANEL_ROWS: usize = 16;
 
 /// The longest input column any valid model has: [`BINS`] × [`MAX_STACK`] codes.
 pub const MAX_COLUMN_LEN: usize = BINS * MAX_STACK as usize;
@@ -216,7 +216,7 @@ impl fmt::Display for StreamError {
 
 impl core::error::Error for StreamError {}
 
-/// One layer of the spatial prefix: its input ring and progress.
+/// One layer of the spatial prefix: its input ring, its weight sums and progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stage {
     /// Start of the ring in the state buffer.
@@ -225,24 +225,27 @@ struct Stage {
     slots: usize,
     /// Codes per column (`H × C` of the layer's input).
     column_len: usize,
+    /// Start of a convolution's `O` weight sums (`i32`, 4-aligned; unused for a pooling).
+    sums: usize,
     /// Input columns received.
     received: usize,
     /// Output columns computed.
     produced: usize,
 }
 
-/// Where everything of one network lives in its state buffer (4-aligned, see
-/// [`NetworkStream::new`]): rings | staging column | accumulators | tail.
+/// Where everything of one network lives in its state buffer (whose start is 4-aligned, see
+/// [`NetworkStream::new`]): the `i32` regions first (linear accumulators, the convolutions'
+/// weight sums), then the rings, the staging column and the tail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
     stages: heapless::Vec<Stage, MAX_LAYERS>,
     /// Index of the linear layer fed column by column (the one right after a flatten that ends
     /// the prefix), if the network has one.
     linear: Option<usize>,
+    /// Bytes of the linear layer's `i32` accumulators (at offset 0; 0 without one).
+    acc_len: usize,
     /// Start of the staging column: the prefix's last output column, read by the linear layer.
     staging_offset: usize,
-    /// Start of the linear layer's `i32` accumulators (4-aligned).
-    acc_offset: usize,
     /// Start of the tail region.
     tail_offset: usize,
     /// Bytes of the tail region.
@@ -254,10 +257,30 @@ struct Plan {
 impl Plan {
     fn new(network: &Network<'_>) -> Self {
         let layers = network.layers();
+        let streamed = prefix(network).count();
+        let linear = match (layers.get(streamed), layers.get(streamed.saturating_add(1))) {
+            (Some(Layer::Flatten { .. }), Some(Layer::Linear(_))) => {
+                Some(streamed.saturating_add(1))
+            }
+            _ => None,
+        };
+        let linear_out = linear
+            .and_then(|index| layers.get(index))
+            .map_or(0, |layer| layer.output_shape().len());
+        let acc_len = linear_out.saturating_mul(4);
+        // The weight sums of the prefix's convolutions, after the accumulators.
+        let mut offset = acc_len;
+        let mut sums = [0_usize; MAX_LAYERS];
+        for (slot, layer) in sums.iter_mut().zip(prefix(network)) {
+            if let Layer::Conv2d(conv) = layer {
+                *slot = offset;
+                offset = offset.saturating_add(conv.output_shape().channels.saturating_mul(4));
+            }
+        }
+        // The rings.
         let mut stages = heapless::Vec::new();
-        let mut offset = 0_usize;
         let mut map = network.input_shape();
-        for layer in prefix(network) {
+        for (layer, &sums) in prefix(network).zip(&sums) {
             let input = layer.input_shape();
             let kw = match layer {
                 Layer::Conv2d(conv) => conv.kernel()[1],
@@ -271,34 +294,21 @@ impl Plan {
                 offset,
                 slots,
                 column_len,
+                sums,
                 received: 0,
                 produced: 0,
             });
             offset = offset.saturating_add(slots.saturating_mul(column_len));
             map = layer.output_shape();
         }
-        let streamed = stages.len();
-        let linear = match (layers.get(streamed), layers.get(streamed.saturating_add(1))) {
-            (Some(Layer::Flatten { .. }), Some(Layer::Linear(_))) => {
-                Some(streamed.saturating_add(1))
-            }
-            _ => None,
-        };
         let staging_offset = offset;
-        let (acc_offset, tail_offset, tail_from, first_len) = match linear {
-            Some(index) => {
-                let out = layers
-                    .get(index)
-                    .map_or(0, |layer| layer.output_shape().len());
-                let staging = map.height.saturating_mul(map.channels);
-                let acc_offset = offset
-                    .saturating_add(staging)
-                    .checked_next_multiple_of(4)
-                    .unwrap_or(usize::MAX);
-                let tail = acc_offset.saturating_add(out.saturating_mul(4));
-                (acc_offset, tail, index.saturating_add(1), out)
-            }
-            None => (offset, offset, streamed, map.len()),
+        let (tail_offset, tail_from, first_len) = match linear {
+            Some(index) => (
+                offset.saturating_add(map.height.saturating_mul(map.channels)),
+                index.saturating_add(1),
+                linear_out,
+            ),
+            None => (offset, streamed, map.len()),
         };
         let tail_len = layers
             .get(tail_from..)
@@ -315,8 +325,8 @@ impl Plan {
         Self {
             stages,
             linear,
+            acc_len,
             staging_offset,
-            acc_offset,
             tail_offset,
             tail_len,
             map,
@@ -438,6 +448,17 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
             config,
         };
         stream.reset();
+        for (layer, stage) in prefix(network).zip(&stream.plan.stages) {
+            if let Layer::Conv2d(conv) = layer {
+                let len = conv.output_shape().channels.saturating_mul(4);
+                let sums = stream
+                    .state
+                    .get_mut(stage.sums..stage.sums.saturating_add(len))
+                    .and_then(|bytes| bytemuck::try_cast_slice_mut(bytes).ok())
+                    .unwrap_or_default();
+                nn::column::conv2d_weight_sums(conv, sums);
+            }
+        }
         Ok(stream)
     }
 
@@ -473,9 +494,8 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
 
     /// The streamed linear layer's accumulators (empty without one).
     fn accumulators(&mut self) -> &mut [i32] {
-        let (start, end) = (self.plan.acc_offset, self.plan.tail_offset);
         self.state
-            .get_mut(start..end)
+            .get_mut(..self.plan.acc_len)
             .and_then(|bytes| bytemuck::try_cast_slice_mut(bytes).ok())
             .unwrap_or_default()
     }
@@ -554,10 +574,10 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         let layers = self.network.layers();
         let (first, mut len) = match self.plan.linear.and_then(|i| Some((i, layers.get(i)?))) {
             Some((index, Layer::Linear(linear))) => {
-                let (start, end) = (self.plan.acc_offset, self.plan.tail_offset);
-                let (before, tail) = self.state.split_at_mut(end.min(self.state.len()));
+                let end = self.plan.tail_offset.min(self.state.len());
+                let (before, tail) = self.state.split_at_mut(end);
                 let acc: &[i32] = before
-                    .get(start..)
+                    .get(..self.plan.acc_len)
                     .and_then(|bytes| bytemuck::try_cast_slice(bytes).ok())
                     .unwrap_or_default();
                 nn::linear::linear_finish(linear, acc, tail, reference);
@@ -597,14 +617,12 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         let (map, kernels) = (self.plan.map, self.config.kernels);
         let start = self.plan.staging_offset;
         let len = map.height.saturating_mul(map.channels);
-        let acc_len = self.plan.tail_offset.saturating_sub(self.plan.acc_offset);
-        let Some((before, after)) = self.state.split_at_mut_checked(self.plan.acc_offset) else {
+        let acc_len = self.plan.acc_len;
+        let Some((before, after)) = self.state.split_at_mut_checked(start) else {
             return;
         };
-        let column: &[i8] = before
-            .get(start..start.saturating_add(len))
-            .unwrap_or_default();
-        let acc: &mut [i32] = after
+        let column: &[i8] = after.get(..len).unwrap_or_default();
+        let acc: &mut [i32] = before
             .get_mut(..acc_len)
             .and_then(|bytes| bytemuck::try_cast_slice_mut(bytes).ok())
             .unwrap_or_default();
@@ -702,6 +720,7 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
             return;
         };
         let ring_len = stage.slots.saturating_mul(stage.column_len);
+        let before: &[i8] = before;
         let ring = before
             .get(stage.offset..stage.offset.saturating_add(ring_len))
             .unwrap_or_default();
@@ -709,7 +728,12 @@ impl<'n, 'a, 's> NetworkStream<'n, 'a, 's> {
         let panel_rows = self.config.panel_rows;
         match (layer, self.config.kernels) {
             (Layer::Conv2d(conv), Kernels::Optimized) => {
-                column::conv2d_column(conv, input, ox, output, stride, workspace, panel_rows);
+                let len = conv.output_shape().channels.saturating_mul(4);
+                let sums: &[i32] = before
+                    .get(stage.sums..stage.sums.saturating_add(len))
+                    .and_then(|bytes| bytemuck::try_cast_slice(bytes).ok())
+                    .unwrap_or_default();
+                column::conv2d_column(conv, input, ox, output, stride, workspace, panel_rows, sums);
             }
             (Layer::Conv2d(conv), Kernels::Reference) => {
                 column::conv2d_column_reference(conv, input, ox, output, stride);

@@ -92,13 +92,15 @@ fn memory_of_the_two_architectures() {
             scratch_bytes(model, &config)
         );
     }
-    // Rings 35,328 (conv 1: 7 columns of 128 × 4, conv 2: 5 of 128 × 16, ...), the staging column
-    // 8 × 128, 7 accumulators and 7 logits, rounded to words, 3 bytes of alignment slack.
-    assert_eq!(state_bytes(network), 35_328 + 1_024 + 28 + 8 + 3);
-    // The largest panel is conv 5's (16 rows of K = 576): (2 + 16) · 576 · 2 bytes.
-    assert_eq!(workspace_bytes(network, config.panel_rows), 18 * 576 * 2);
-    assert_eq!(scratch_bytes(&reference, &config), 93_537);
-    assert_eq!(scratch_bytes(&compact, &config), 41_777);
+    // 7 linear accumulators (28 bytes), the weight sums of 256 conv channels (1,024), rings
+    // 35,328 (conv 1: 7 columns of 128 × 4, conv 2: 5 of 128 × 16, ...), the staging column
+    // 8 × 128, 7 logits, rounded to words, and 3 bytes of alignment slack.
+    assert_eq!(state_bytes(network), 28 + 1_024 + 35_328 + 1_024 + 8 + 3);
+    // The largest workspace is conv 5's: 16 rows and the prepared weight pair (as much as 4 rows),
+    // K = 576 codes.
+    assert_eq!(workspace_bytes(network, config.panel_rows), (16 + 4) * 576);
+    assert_eq!(scratch_bytes(&reference, &config), 86_369);
+    assert_eq!(scratch_bytes(&compact, &config), 37_953);
     // Against the whole-map plan.
     assert_eq!(batch_scratch(&reference), 509_377);
 }
@@ -350,5 +352,5 @@ proptest! {
 fn the_module_is_linked() {
     // Constants the firmware relies on.
     assert_eq!(streaming::MAX_COLUMN_LEN, 128 * 16);
-    assert_eq!(streaming::DEFAULT_PANEL_ROWS, 32);
+    assert_eq!(streaming::DEFAULT_PANEL_ROWS, 16);
 }

@@ -19,21 +19,26 @@
 //!
 //! # How the convolution is fast ([`conv2d_column`])
 //!
-//! 1. A **panel** of up to `panel_rows` patches (output rows `oy`) is built in `i16`, `in − z_in`,
-//!    in `[kx][ky][c]` order: in a ring column the `kh` rows under a tap column `kx` are one
-//!    contiguous run of `kh · C` codes, so a patch is `kw` widening copies. Patches are padded
-//!    with zeros to [`COLUMN_PATCH_ALIGN`] elements (`Kc ≥ K`).
-//! 2. Output channels go **two at a time**: both channels' weights are widened to `i16` in the
-//!    same `[kx][ky][c]` order (one row of `Kc` each), then each pair of patches gets the four dot
-//!    products of [`dsp::dot_2x2`]: on a Cortex-M4 with the `dsp` feature, `SMLAD` on words loaded
-//!    once for two products.
-//! 3. Bias and the requantizer fused with the output stage, per output, in 32-bit arithmetic
+//! 1. A **panel** of up to `panel_rows` patches (output rows `oy`) is copied out of the ring as
+//!    raw `i8` codes in the weights' own order (OHWI: `[ky][kx][c]`, runs of `C` codes, whole
+//!    words when `C` is a multiple of 4), padding taps set to the input zero point `z_in`. Patches
+//!    go two by two, **interleaved word by word** (see [`dsp`]), `Kc` = `K` rounded up to
+//!    [`COLUMN_PATCH_ALIGN`] codes each.
+//! 2. The zero point is folded out of the dot products: `Σ w·(x − z_in) = Σ w·x − z_in · Σ w`,
+//!    with `Σ w` per channel computed once per stream ([`conv2d_weight_sums`]) and subtracted
+//!    from the bias (a padding tap holds `z_in`, so it still contributes exactly 0).
+//! 3. Output channels go **two at a time**: their two weight rows, read from the model file, are
+//!    prepared once per panel ([`dsp::unpack_weights`]: even and odd bytes as `i16` halves,
+//!    interleaved, zero past `K`; `4·Kc` bytes), then [`dsp::dot_panel`] gives the four dot
+//!    products of every pair of patches: on a Cortex-M4 with the `dsp` feature `SXTB16` on the
+//!    patch words and `SMLAD`, each word loaded once for two products.
+//! 4. Bias and the requantizer fused with the output stage, per output, in 32-bit arithmetic
 //!    ([`NarrowRequantizer`](super::requant::NarrowRequantizer)).
 //!
-//! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · Kc` panel writes (`1/O` of
-//! the MACs), `O · Kc · ⌈Ho / panel_rows⌉` weight widenings (`1/panel_rows` of the MACs).
-//! Workspace: `(2 + min(panel_rows, Ho)) · Kc` `i16` ([`conv2d_column_workspace`], in `u32`
-//! words).
+//! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · K` panel bytes copied
+//! (`1/O` of the MACs) and `O · Kc · ⌈Ho / panel_rows⌉` weight bytes prepared
+//! (`1/panel_rows`). Workspace: `(4 + panel_rows) · Kc` bytes (rows rounded up to even;
+//! [`conv2d_column_workspace`], in `u32` words). State: `O` weight sums per layer.
 
 use super::conv2d::Conv2d;
 use super::dsp;
@@ -41,11 +46,13 @@ use super::maxpool::MaxPool2d;
 use super::requant::NarrowRequantizer;
 use super::{ChannelParams, OutputStage, Shape};
 
-/// Patches and weight rows of the column convolution are zero-padded to a multiple of this many
-/// `i16`: two `SMLAD` words. The same on every target, so that a build host computes the exact
-/// workspace a microcontroller needs ([`conv2d_column_workspace`]); the portable dot product
-/// handles lengths that are not a multiple of its 32-element block.
+/// Patches of the column convolution's panel are whole words: `K` is rounded up to a multiple of
+/// this many codes. The same on every target, so that a build host computes the exact workspace
+/// a microcontroller needs ([`conv2d_column_workspace`]).
 pub const COLUMN_PATCH_ALIGN: usize = 4;
+
+/// Most patches in one panel (the accumulators of a panel live on the stack: 8 bytes each).
+pub const MAX_PANEL_ROWS: usize = 64;
 
 /// A ring of a layer's most recent input columns: column `x` (each `height × channels` codes,
 /// `[y][c]`) lives in slot `x mod slots`. Which columns are present is the caller's bookkeeping
@@ -80,8 +87,8 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// `K` rounded up to [`COLUMN_PATCH_ALIGN`]: the `i16` length of a patch in
-/// [`conv2d_column`]'s panel.
+/// `K` rounded up to [`COLUMN_PATCH_ALIGN`]: the bytes between patches in [`conv2d_column`]'s
+/// panel.
 #[must_use]
 pub const fn column_patch_len(layer: &Conv2d<'_>) -> usize {
     match layer
@@ -94,24 +101,46 @@ pub const fn column_patch_len(layer: &Conv2d<'_>) -> usize {
 }
 
 /// `u32` words of workspace [`conv2d_column`] needs with `panel_rows` patches per panel:
-/// `(2 + min(panel_rows, Ho)) · Kc / 2` (two weight rows and the panel).
+/// `(4 + rows) · Kc / 4`, where `rows` is `panel_rows` clamped to `1..=min(Ho, MAX_PANEL_ROWS)`
+/// and rounded up to even (the prepared weight pair and the panel).
 #[must_use]
 pub const fn conv2d_column_workspace(layer: &Conv2d<'_>, panel_rows: usize) -> usize {
-    let rows = panel_rows_of(layer, panel_rows);
-    rows.saturating_add(2)
-        .saturating_mul(column_patch_len(layer) / 2)
+    panel_rows_of(layer, panel_rows)
+        .saturating_add(4)
+        .saturating_mul(column_patch_len(layer) / 4)
 }
 
-/// Patches per panel: `panel_rows` clamped to `1..=Ho`.
+/// `Σ_k w[o][k]` for every output channel `o` into `sums` (at least `O` long): what
+/// [`conv2d_column`] needs to fold the input zero point out of its dot products.
+/// Cost: one pass over the weights (once per stream, not per column).
+pub fn conv2d_weight_sums(layer: &Conv2d<'_>, sums: &mut [i32]) {
+    for (row, sum) in layer
+        .weights()
+        .chunks_exact(layer.patch_len().max(1))
+        .zip(sums.iter_mut())
+    {
+        *sum = row
+            .iter()
+            .fold(0_i32, |acc, &w| acc.wrapping_add(i32::from(w)));
+    }
+}
+
+/// Patches per panel: `panel_rows` clamped to `1..=min(Ho, MAX_PANEL_ROWS)`, rounded up to even.
 const fn panel_rows_of(layer: &Conv2d<'_>, panel_rows: usize) -> usize {
     let height = layer.output_shape().height;
-    if panel_rows == 0 {
+    let limit = if height < MAX_PANEL_ROWS {
+        height
+    } else {
+        MAX_PANEL_ROWS
+    };
+    let rows = if panel_rows == 0 {
         1
-    } else if panel_rows < height {
+    } else if panel_rows < limit {
         panel_rows
     } else {
-        height
-    }
+        limit
+    };
+    rows.saturating_add(rows & 1)
 }
 
 /// Output column `ox` of the convolution from the ring `input`, written at
@@ -180,7 +209,9 @@ pub fn conv2d_column_reference(
 /// as [`conv2d_column_reference`].
 ///
 /// `workspace` holds at least [`conv2d_column_workspace`]`(layer, panel_rows)` words (contents
-/// overwritten); with less, nothing is written. Cost: see the module docs.
+/// overwritten) and `weight_sums` the layer's [`conv2d_weight_sums`]; with less of either,
+/// nothing is written. Cost: see the module docs.
+#[allow(clippy::too_many_arguments)] // The ring, the output column and the two buffers.
 pub fn conv2d_column(
     layer: &Conv2d<'_>,
     input: Columns<'_>,
@@ -189,58 +220,62 @@ pub fn conv2d_column(
     stride: usize,
     workspace: &mut [u32],
     panel_rows: usize,
+    weight_sums: &[i32],
 ) {
     let kc = column_patch_len(layer);
-    let words = kc / 2;
+    let words = kc / 4;
+    let k = layer.patch_len();
     let height = layer.output_shape().height;
     let rows = panel_rows_of(layer, panel_rows);
-    let Some((weights, panel)) = workspace.split_at_mut_checked(words.saturating_mul(2)) else {
+    let out_channels = layer.output_shape().channels;
+    let Some((weight_pair, panel)) = workspace.split_at_mut_checked(words.saturating_mul(4)) else {
         return;
     };
-    let (w0, w1) = weights.split_at_mut(words);
     let Some(panel) = panel.get_mut(..rows.saturating_mul(words)) else {
         return;
     };
+    let Some(weight_sums) = weight_sums.get(..out_channels) else {
+        return;
+    };
+    if kc > PATCH_BUFFER {
+        conv2d_column_reference(layer, input, ox, output, stride);
+        return;
+    }
     let quant = layer.quantization();
     let stage = quant.output();
-    let patch_len = layer.patch_len().max(1);
+    let zero_point = i32::from(quant.input_zero_point());
+    let mut accumulators = [[0_i32; 2]; MAX_PANEL_ROWS];
     let mut oy0 = 0;
     while oy0 < height {
         let block = rows.min(height.saturating_sub(oy0));
-        let panel = panel
-            .get_mut(..block.saturating_mul(words))
-            .unwrap_or_default();
-        fill_panel(
-            layer,
-            input,
-            ox,
-            oy0,
-            bytemuck::must_cast_slice_mut(panel),
-            kc,
-        );
+        let used = block.saturating_add(block & 1).saturating_mul(words);
+        let panel = panel.get_mut(..used).unwrap_or_default();
+        fill_panel(layer, input, ox, oy0, block, panel, words);
         let panel: &[u32] = panel;
+        let accumulators = accumulators.get_mut(..block).unwrap_or_default();
         let mut channels = layer
             .weights()
-            .chunks_exact(patch_len)
+            .chunks_exact(k.max(1))
             .zip(quant.channels())
+            .zip(weight_sums)
             .enumerate();
-        while let Some((o, (source0, channel0))) = channels.next() {
-            let rows = output.chunks_mut(stride.max(1)).skip(oy0);
-            widen_weights(layer, source0, bytemuck::must_cast_slice_mut(w0));
-            let first = Channel::new(channel0, stage);
-            if let Some((_, (source1, channel1))) = channels.next() {
-                widen_weights(layer, source1, bytemuck::must_cast_slice_mut(w1));
-                let second = Channel::new(channel1, stage);
-                channel_pair(w0, w1, panel, words, [first, second], o, rows);
-            } else {
-                single_channel(w0, panel, words, first, o, rows);
-            }
+        while let Some((o, ((w0, channel0), &sum0))) = channels.next() {
+            let first = Channel::new(channel0, sum0, zero_point, stage);
+            let second = channels.next().map(|(_, ((w1, channel1), &sum1))| {
+                (w1, Channel::new(channel1, sum1, zero_point, stage))
+            });
+            interleave_weights(w0, second.map(|(w1, _)| w1), weight_pair);
+            dsp::dot_panel(weight_pair, panel, accumulators);
+            let start = oy0.saturating_mul(stride).saturating_add(o);
+            let rows = output.get_mut(start..).unwrap_or_default();
+            store(accumulators, first, second.map(|(_, c)| c), rows, stride);
         }
         oy0 = oy0.saturating_add(block);
     }
 }
 
-/// One output channel's bias and fused 32-bit requantizer.
+/// One output channel's bias (with the zero point's share folded in) and fused 32-bit
+/// requantizer.
 #[derive(Clone, Copy)]
 struct Channel {
     bias: i32,
@@ -248,11 +283,14 @@ struct Channel {
 }
 
 impl Channel {
+    /// `bias − z_in · Σ w`: the accumulator of raw codes plus this is the centred accumulator.
     #[inline(always)]
-    fn new(params: ChannelParams, stage: OutputStage) -> Self {
+    fn new(params: ChannelParams, weight_sum: i32, zero_point: i32, stage: OutputStage) -> Self {
         let (min, max) = stage.range();
         Self {
-            bias: params.bias,
+            bias: params
+                .bias
+                .wrapping_sub(zero_point.wrapping_mul(weight_sum)),
             requantizer: NarrowRequantizer::new(
                 params.multiplier,
                 params.shift,
@@ -262,158 +300,210 @@ impl Channel {
             ),
         }
     }
-
-    /// Bias, requantization, zero point and clamp of one accumulator.
-    #[inline(always)]
-    fn finish(&self, acc: i32) -> i8 {
-        self.requantizer.apply(self.bias.wrapping_add(acc))
-    }
 }
 
-/// Writes `values` at `row[o..]`, if the row is there.
-#[inline(always)]
-fn put<const N: usize>(row: Option<&mut [i8]>, o: usize, values: [i8; N]) {
-    if let Some(slots) = row.and_then(|row| row.get_mut(o..o.saturating_add(N))) {
-        for (slot, value) in slots.iter_mut().zip(values) {
-            *slot = value;
-        }
-    }
-}
-
-/// Channels `o` and `o + 1` over every patch of the panel, two patches at a time; `rows` are the
-/// output rows of the panel's patches.
-#[inline(always)]
-fn channel_pair<'r>(
-    w0: &[u32],
-    w1: &[u32],
-    panel: &[u32],
-    words: usize,
-    [first, second]: [Channel; 2],
-    o: usize,
-    mut rows: impl Iterator<Item = &'r mut [i8]>,
+/// Requantizes a panel's accumulators of channels `o` (and `o + 1`) into their output rows:
+/// the accumulator of patch `j` goes to `output[j · stride + o]` (`output` starts at the panel's
+/// first row).
+fn store(
+    accumulators: &[[i32; 2]],
+    first: Channel,
+    second: Option<Channel>,
+    output: &mut [i8],
+    stride: usize,
 ) {
-    let pairs = panel.chunks_exact(words.saturating_mul(2).max(1));
-    let single = pairs.remainder();
-    for pair in pairs {
-        let (p0, p1) = pair.split_at(words.min(pair.len()));
-        let [[a, b], [c, d]] = dsp::dot_2x2([w0, w1], [p0, p1]);
-        put(rows.next(), o, [first.finish(a), second.finish(c)]);
-        put(rows.next(), o, [first.finish(b), second.finish(d)]);
-    }
-    if !single.is_empty() {
-        let [a, c] = dsp::dot_1x2(single, [w0, w1]);
-        put(rows.next(), o, [first.finish(a), second.finish(c)]);
+    store_channel(accumulators, 0, first, output, stride);
+    if let Some(second) = second {
+        store_channel(
+            accumulators,
+            1,
+            second,
+            output.get_mut(1..).unwrap_or_default(),
+            stride,
+        );
     }
 }
 
-/// Channel `o` over every patch of the panel, two patches at a time.
-#[inline(always)]
-fn single_channel<'r>(
-    w: &[u32],
-    panel: &[u32],
-    words: usize,
+/// [`store`] of one channel (`side` 0 or 1 of the accumulator pairs), one channel at a time so
+/// that the requantizer's constants stay in registers.
+fn store_channel(
+    accumulators: &[[i32; 2]],
+    side: usize,
     channel: Channel,
-    o: usize,
-    mut rows: impl Iterator<Item = &'r mut [i8]>,
+    output: &mut [i8],
+    stride: usize,
 ) {
-    let pairs = panel.chunks_exact(words.saturating_mul(2).max(1));
-    let single = pairs.remainder();
-    for pair in pairs {
-        let (p0, p1) = pair.split_at(words.min(pair.len()));
-        let [a, b] = dsp::dot_1x2(w, [p0, p1]);
-        put(rows.next(), o, [channel.finish(a)]);
-        put(rows.next(), o, [channel.finish(b)]);
-    }
-    if !single.is_empty() {
-        put(rows.next(), o, [channel.finish(dsp::dot_1x1(w, single))]);
+    if channel.requantizer.is_plain() {
+        store_loop::<true>(accumulators, side, channel, output, stride);
+    } else {
+        store_loop::<false>(accumulators, side, channel, output, stride);
     }
 }
 
-/// One channel's OHWI weights (`[ky][kx][c]`) widened to `i16` in the panel's `[kx][ky][c]`
-/// order, zero-padded to the row's length.
-fn widen_weights(layer: &Conv2d<'_>, source: &[i8], row: &mut [i16]) {
-    let channels = layer.input_shape().channels.max(1);
-    let [kh, kw] = layer.kernel();
-    let segment = kh.saturating_mul(channels).max(1);
-    let (body, tail) = row.split_at_mut(layer.patch_len().min(row.len()));
-    tail.fill(0);
-    for (kx, column) in body.chunks_exact_mut(segment).enumerate() {
-        for (ky, run) in column.chunks_exact_mut(channels).enumerate() {
-            let start = ky
-                .saturating_mul(kw)
-                .saturating_add(kx)
-                .saturating_mul(channels);
-            if let Some(taps) = source.get(start..start.saturating_add(channels)) {
-                for (w, &s) in run.iter_mut().zip(taps) {
-                    *w = i16::from(s);
-                }
+/// The loop of [`store_channel`]; `PLAIN` is [`NarrowRequantizer::is_plain`]. Out of line (see
+/// [`store_channel`]).
+#[inline(never)]
+fn store_loop<const PLAIN: bool>(
+    accumulators: &[[i32; 2]],
+    side: usize,
+    channel: Channel,
+    output: &mut [i8],
+    stride: usize,
+) {
+    let mut index = 0_usize;
+    for pair in accumulators {
+        let acc = channel
+            .bias
+            .wrapping_add(pair.get(side).copied().unwrap_or(0));
+        if let Some(slot) = output.get_mut(index) {
+            *slot = if PLAIN {
+                channel.requantizer.apply_plain(acc)
+            } else {
+                channel.requantizer.apply(acc)
+            };
+        }
+        index = index.wrapping_add(stride);
+    }
+}
+
+/// A little-endian word of up to four codes (missing ones are 0).
+#[inline(always)]
+fn word_of(codes: &[i8]) -> u32 {
+    let mut bytes = [0_u8; 4];
+    for (byte, &code) in bytes.iter_mut().zip(codes) {
+        *byte = code as u8;
+    }
+    u32::from_le_bytes(bytes)
+}
+
+/// Prepares two weight rows for [`dsp::dot_panel`]: word by word, [`dsp::unpack_weights`] of
+/// the two rows' words, zero past each row's end; no second row (an odd channel count's last
+/// channel) reads as zeros. Four `u32` per word of a row.
+fn interleave_weights(first: &[i8], second: Option<&[i8]>, prepared: &mut [u32]) {
+    let (slots, rest) = prepared.as_chunks_mut::<4>();
+    rest.fill(0);
+    let (a4, a_tail) = first.as_chunks::<4>();
+    let (b4, b_tail) = second.unwrap_or_default().as_chunks::<4>();
+    let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
+    if second.is_some() && a4.len() == b4.len() {
+        // The common case: both rows, whole words zipped, then the tails.
+        let (body, tail) = slots.split_at_mut(a4.len().min(slots.len()));
+        for (slot, (a, b)) in body.iter_mut().zip(a4.iter().zip(b4)) {
+            *slot = dsp::unpack_weights(word(a), word(b));
+        }
+        for (i, slot) in tail.iter_mut().enumerate() {
+            *slot = if i == 0 {
+                dsp::unpack_weights(word_of(a_tail), word_of(b_tail))
+            } else {
+                [0; 4]
+            };
+        }
+        return;
+    }
+    for (i, slot) in slots.iter_mut().enumerate() {
+        let a = a4
+            .get(i)
+            .map_or_else(|| if i == a4.len() { word_of(a_tail) } else { 0 }, word);
+        let b = b4
+            .get(i)
+            .map_or_else(|| if i == b4.len() { word_of(b_tail) } else { 0 }, word);
+        *slot = dsp::unpack_weights(a, b);
+    }
+}
+
+/// Copies one run of `C` codes (a word at a time when `C` is 4, the first layer's case).
+#[inline(always)]
+fn copy_run(destination: &mut [i8], source: &[i8]) {
+    match (
+        <&mut [i8; 4]>::try_from(&mut *destination),
+        <&[i8; 4]>::try_from(source),
+    ) {
+        (Ok(destination), Ok(source)) => *destination = *source,
+        _ => {
+            if destination.len() == source.len() {
+                destination.copy_from_slice(source);
             }
         }
     }
 }
 
-/// Writes the patches of output rows `oy0..` of column `ox` into `panel` (`kc` `i16` each,
-/// `[kx][ky][c]`, `in − z_in`, 0 for padding taps and past `K`).
+/// Writes the patches of output rows `oy0 .. oy0 + block` of column `ox` into `panel`: patch `j`
+/// in pair block `j / 2` (`2 · words` words), interleaved word by word with its partner, in
+/// OHWI order (`[ky][kx][c]`), raw codes, `z_in` for padding taps, zero past `K`. Each patch is
+/// first assembled contiguously in `patch` (runs of `C` codes, a word at a time when `C` is 4),
+/// then its words are dealt into the pair block.
 fn fill_panel(
     layer: &Conv2d<'_>,
     input: Columns<'_>,
     ox: usize,
     oy0: usize,
-    panel: &mut [i16],
-    kc: usize,
+    block: usize,
+    panel: &mut [u32],
+    words: usize,
 ) {
     let Shape {
         height,
         width,
         channels,
     } = layer.input_shape();
-    let [kh, _] = layer.kernel();
+    let [kh, kw] = layer.kernel();
     let [sy, sx] = layer.stride();
     let [py, px] = layer.padding();
-    let zero_point = i16::from(layer.quantization().input_zero_point());
-    let segment = kh.saturating_mul(channels).max(1);
-    let body_len = layer.patch_len();
-    for (j, patch) in panel.chunks_exact_mut(kc.max(1)).enumerate() {
-        // Taps ky in [lo, hi) fall inside the input: py ≤ oy·sy + ky < py + H.
+    let zero_point = layer.quantization().input_zero_point();
+    let run = channels.max(1);
+    let row = kw.saturating_mul(run);
+    // The ring columns under the kernel's tap columns (None: padding columns).
+    let mut columns: [Option<&[i8]>; crate::model::MAX_KERNEL as usize] =
+        [None; crate::model::MAX_KERNEL as usize];
+    for (kx, slot) in columns.iter_mut().enumerate().take(kw) {
+        *slot = ox
+            .saturating_mul(sx)
+            .saturating_add(kx)
+            .checked_sub(px)
+            .filter(|&ix| ix < width)
+            .map(|ix| input.column(ix));
+    }
+    let mut patch = [0_i8; PATCH_BUFFER];
+    let Some(patch) = patch.get_mut(..words.saturating_mul(4)) else {
+        return;
+    };
+    for j in 0..block {
         let y0 = oy0.saturating_add(j).saturating_mul(sy);
-        let lo = py.saturating_sub(y0).min(kh);
-        let hi = py.saturating_add(height).saturating_sub(y0).min(kh).max(lo);
-        // First input row read; lo ≥ py − y0, so this does not underflow.
-        let start = y0
-            .saturating_add(lo)
-            .saturating_sub(py)
-            .saturating_mul(channels);
-        let (body, tail) = patch.split_at_mut(body_len.min(patch.len()));
-        tail.fill(0);
-        for (kx, run) in body.chunks_exact_mut(segment).enumerate() {
-            let ix = ox
-                .saturating_mul(sx)
-                .saturating_add(kx)
-                .checked_sub(px)
-                .filter(|&ix| ix < width);
-            let Some(ix) = ix else {
-                run.fill(0);
-                continue;
-            };
-            let (top, rest) = run.split_at_mut(lo.saturating_mul(channels).min(segment));
-            let (middle, bottom) = rest.split_at_mut(
-                hi.saturating_sub(lo)
-                    .saturating_mul(channels)
-                    .min(rest.len()),
-            );
-            top.fill(0);
-            bottom.fill(0);
-            if let Some(source) = input
-                .column(ix)
-                .get(start..start.saturating_add(middle.len()))
-            {
-                for (x, &code) in middle.iter_mut().zip(source) {
-                    *x = i16::from(code).wrapping_sub(zero_point);
+        for (ky, taps) in patch.chunks_exact_mut(row.max(1)).take(kh).enumerate() {
+            let iy = y0
+                .saturating_add(ky)
+                .checked_sub(py)
+                .filter(|&iy| iy < height);
+            let start = iy.map_or(0, |iy| iy.saturating_mul(run));
+            for (destination, column) in taps.chunks_exact_mut(run).zip(&columns) {
+                let source = match (column, iy) {
+                    (Some(column), Some(_)) => column.get(start..start.saturating_add(run)),
+                    _ => None,
+                };
+                match source {
+                    Some(source) => copy_run(destination, source),
+                    None => destination.fill(zero_point),
                 }
             }
         }
+        // Deal the patch's words into its side of the pair block.
+        let side = j & 1;
+        let first = (j / 2)
+            .saturating_mul(words)
+            .saturating_mul(2)
+            .saturating_add(side);
+        let (codes, _) = patch.as_chunks::<4>();
+        let slots = panel.get_mut(first..).unwrap_or_default();
+        for (slot, codes) in slots.iter_mut().step_by(2).zip(codes) {
+            *slot = u32::from_le_bytes(codes.map(|c| c as u8));
+        }
     }
 }
+
+/// Largest patch (`Kc` codes) the optimized column convolution assembles on the stack; layers
+/// with larger patches (up to [`MAX_PATCH`](crate::model::MAX_PATCH) are valid) run the
+/// reference column kernel instead. The two architectures' largest is 576.
+pub const PATCH_BUFFER: usize = 4096;
 
 /// Output column `ox` of the max pooling from the ring `input`, written at
 /// `output[oy · stride + c]` (reference twin: one value at a time).
@@ -628,8 +718,10 @@ mod tests {
         assert_eq!(whole, reference, "reference column kernel, whole ring");
         assert_eq!(streamed, reference, "reference column kernel, streamed");
         let mut workspace = vec![0xDEAD_BEEF_u32; conv2d_column_workspace(&layer, panel_rows)];
+        let mut sums = vec![0; out_channels];
+        conv2d_weight_sums(&layer, &mut sums);
         let (whole, streamed) = by_columns(&data, input, out, slots, needed, |c, ox, o, s| {
-            conv2d_column(&layer, c, ox, o, s, &mut workspace, panel_rows)
+            conv2d_column(&layer, c, ox, o, s, &mut workspace, panel_rows, &sums)
         });
         assert_eq!(whole, reference, "optimized column kernel, whole ring");
         assert_eq!(streamed, reference, "optimized column kernel, streamed");
@@ -684,15 +776,12 @@ mod tests {
         let ring = [1_i8; 9];
         let mut out = [9_i8; 2];
         let mut workspace = vec![0; conv2d_column_workspace(&layer, 2) - 1];
-        conv2d_column(
-            &layer,
-            Columns::new(&ring, 3, 3),
-            0,
-            &mut out,
-            1,
-            &mut workspace,
-            2,
-        );
+        let ring = Columns::new(&ring, 3, 3);
+        conv2d_column(&layer, ring, 0, &mut out, 1, &mut workspace, 2, &[4]);
+        assert_eq!(out, [9, 9]);
+        // Missing weight sums: nothing written either.
+        let mut workspace = vec![0; conv2d_column_workspace(&layer, 2)];
+        conv2d_column(&layer, ring, 0, &mut out, 1, &mut workspace, 2, &[]);
         assert_eq!(out, [9, 9]);
     }
 

@@ -214,11 +214,10 @@ impl OutputRequantizer {
 /// [`OutputRequantizer`] and [`requantize_reference`] followed by the output stage (tested on
 /// extreme and random operands).
 ///
-/// For a multiplier `M ≥ 0` (every valid model's): `s = sat32(acc · 2^left)`;
-/// `h = (s·M + 2^30) >> 31` from one 32 × 32 → 64-bit multiply (`SMULL`), which fits `i32`
-/// because `|s·M| < 2^62`; gemmlowp's `RoundingDivideByPOT` in `i32` (mask, threshold, one
-/// compare); then the zero point with a saturating add (`QADD`) and the clamp. A negative
-/// multiplier (refused by the model loader) takes the 64-bit path.
+/// `s = sat32(acc · 2^left)`; `h = (s·M + 2^30) >> 31` from one 32 × 32 → 64-bit multiply
+/// (`SMULL`), saturated to `i32` (only `s = M = i32::MIN` overflows, and valid models have
+/// `M ≥ 0`); gemmlowp's `RoundingDivideByPOT` in `i32` (mask, threshold, one compare); then the
+/// zero point with a saturating add (`QADD`) and the clamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NarrowRequantizer {
     multiplier: i32,
@@ -231,8 +230,6 @@ pub struct NarrowRequantizer {
     zero_point: i32,
     min: i32,
     max: i32,
-    /// The 64-bit path, for a negative multiplier.
-    wide: OutputRequantizer,
 }
 
 impl NarrowRequantizer {
@@ -241,42 +238,62 @@ impl NarrowRequantizer {
     #[inline(always)]
     #[must_use]
     pub fn new(multiplier: i32, shift: i8, zero_point: i8, min: i8, max: i8) -> Self {
-        let requantizer = Requantizer::new(multiplier, shift);
-        let mask = i32::try_from(1_i64.wrapping_shl(requantizer.right).wrapping_sub(1))
-            .unwrap_or(i32::MAX);
+        let shift = shift.clamp(MIN_SHIFT, MAX_SHIFT);
+        let left = u32::from(shift.max(0).unsigned_abs());
+        let right = u32::from(shift.min(0).unsigned_abs());
+        // right ≤ 31: 2^right − 1 fits (as u32, then i32 for right = 31: i32::MAX).
+        let mask = (1_u32.wrapping_shl(right).wrapping_sub(1) & 0x7FFF_FFFF) as i32;
         Self {
             multiplier,
-            left: requantizer.left,
-            right: requantizer.right,
+            left,
+            right,
             mask,
             threshold: mask >> 1,
             zero_point: i32::from(zero_point),
             min: i32::from(min),
             max: i32::from(max),
-            wide: OutputRequantizer::new(requantizer, zero_point, min, max),
         }
+    }
+
+    /// Whether the requantizer has no left shift and a multiplier `≥ 0`, the case of every
+    /// layer of a typical model: then [`apply_plain`](Self::apply_plain) gives the same bits with
+    /// neither the left shift nor the saturation of the high half.
+    #[inline(always)]
+    #[must_use]
+    pub const fn is_plain(&self) -> bool {
+        self.left == 0 && self.multiplier >= 0
+    }
+
+    /// [`apply`](Self::apply) for a requantizer that [`is_plain`](Self::is_plain) (for any other
+    /// it gives a different result, still without panicking): one `SMULL`, the rounding shift,
+    /// `QADD` and the clamp, about 16 instructions on a Cortex-M4.
+    #[inline(always)]
+    #[must_use]
+    pub fn apply_plain(&self, acc: i32) -> i8 {
+        // M ≥ 0: |acc·M| < 2^62, so the rounded high half lies in [−2^31, 2^31).
+        let product = i64::from(acc).wrapping_mul(i64::from(self.multiplier));
+        let high = (product.wrapping_add(1 << 30) >> 31) as i32;
+        let remainder = high & self.mask;
+        let threshold = self.threshold.wrapping_add(i32::from(high < 0));
+        let rounded = (high >> self.right).wrapping_add(i32::from(remainder > threshold));
+        // Within [min, max] ⊂ i8 after the clamp, so the cast is exact.
+        rounded
+            .saturating_add(self.zero_point)
+            .clamp(self.min, self.max) as i8
     }
 
     /// Requantizes, offsets and clamps one accumulator.
     #[inline(always)]
     #[must_use]
     pub fn apply(&self, acc: i32) -> i8 {
-        if self.multiplier < 0 {
-            return if self.wide.shifts_left() {
-                self.wide.apply::<true>(acc)
-            } else {
-                self.wide.apply::<false>(acc)
-            };
-        }
         let scaled = if self.left == 0 {
             acc
         } else {
             let wide = i64::from(acc).wrapping_shl(self.left);
             i32::try_from(wide).unwrap_or(if wide < 0 { i32::MIN } else { i32::MAX })
         };
-        // |s·M| < 2^62, so the rounded high half lies in [−2^31, 2^31).
         let product = i64::from(scaled).wrapping_mul(i64::from(self.multiplier));
-        let high = (product.wrapping_add(1 << 30) >> 31) as i32;
+        let high = i32::try_from(product.wrapping_add(1 << 30) >> 31).unwrap_or(i32::MAX);
         let remainder = high & self.mask;
         let threshold = self.threshold.wrapping_add(i32::from(high < 0));
         let rounded = (high >> self.right).wrapping_add(i32::from(remainder > threshold));
@@ -624,6 +641,10 @@ mod tests {
                             want,
                             "narrow: acc {acc} multiplier {multiplier} shift {shift} zp {zp}"
                         );
+                        let r = NarrowRequantizer::new(multiplier, shift, zp, min, max);
+                        if r.is_plain() {
+                            assert_eq!(r.apply_plain(acc), want, "plain: acc {acc} {multiplier}");
+                        }
                     }
                 }
             }
@@ -661,10 +682,13 @@ mod tests {
             shift in MIN_SHIFT..=2, zp in any::<i8>(), relu in any::<bool>(),
         ) {
             let min = if relu { zp } else { -128 };
-            prop_assert_eq!(
-                narrow(acc, multiplier, shift, zp, min, 127),
-                finish_reference(acc, multiplier, shift, zp, min, 127)
-            );
+            let want = finish_reference(acc, multiplier, shift, zp, min, 127);
+            prop_assert_eq!(narrow(acc, multiplier, shift, zp, min, 127), want);
+            let r = NarrowRequantizer::new(multiplier, shift, zp, min, 127);
+            if shift <= 0 {
+                prop_assert!(r.is_plain());
+                prop_assert_eq!(r.apply_plain(acc), want);
+            }
         }
 
         #[test]
