@@ -8,6 +8,7 @@
 
 pub mod atomic;
 pub mod augment;
+pub mod baselines;
 #[cfg(feature = "burn")]
 pub mod device;
 #[cfg(feature = "burn")]

@@ -34,6 +34,10 @@ enum Command {
     /// Label statistics of a prepared cache: recordings, hours and windows per composer and
     /// instrument, and how often per-window and per-recording labels disagree.
     Stats(StatsArgs),
+    /// Baselines of the reference (SGD linear models on raw audio and spectrograms; KNN and
+    /// AdaBoost-logistic, with and without PCA) scored with the evaluation protocol and compared
+    /// with the CNN (`--cnn-report`) in one table, JSON and PNGs.
+    Baselines(trainer::baselines::BaselinesArgs),
     /// Train the composer and instrument networks on a prepared cache (Burn; feature `burn`).
     #[cfg(feature = "burn")]
     Fit(trainer::training::FitArgs),
@@ -85,6 +89,9 @@ fn main() -> Result<()> {
         #[cfg(feature = "burn")]
         Command::Export(args) => {
             trainer::export::run(&args)?;
+        }
+        Command::Baselines(args) => {
+            trainer::baselines::run(&args)?;
         }
         Command::Stats(args) => {
             let index = CacheDir::new(&args.cache).read_index()?;
