@@ -1,12 +1,16 @@
-//! `host-cli`: the laptop's command line. A thin shell over the `host_common` library.
+//! `host-cli`: the laptop's command line. A thin shell: each subcommand is a module with its
+//! clap `Args` and a `run`; the work is done by `core-nostd` (front end, int8 inference, model
+//! file) and `host-common` (audio loading, features, plots).
+//!
+//! Exit codes: 0 success, 1 an error (a message naming the file is printed on stderr), 2 bad
+//! command-line usage.
 
-use anyhow::{Context, Result};
+mod classify;
+mod inspect;
+mod model_file;
+mod spectrogram;
+
 use clap::{Parser, Subcommand};
-use core_nostd::frontend::BINS;
-use host_common::features::{feature_hash, frames_of};
-use host_common::{audio, view};
-use serde::Serialize;
-use std::path::{Path, PathBuf};
 
 /// Who composed it, and which instruments play: a classical-music classifier whose model runs
 /// bit-identically on a laptop and on a microcontroller.
@@ -17,113 +21,25 @@ struct Cli {
     command: Command,
 }
 
+/// The subcommands; each variant's help is its module's `Args` doc.
 #[derive(Subcommand)]
 enum Command {
-    /// Show what the model sees: the integer spectrogram of a recording.
-    ///
-    /// Decodes FILE (WAV of any flavour, FLAC, MP3, OGG/Vorbis), mixes it to mono, resamples it to
-    /// 8 kHz and runs the same fixed-point front end as the firmware: 128 frequency bins every
-    /// 16 ms. Prints a heat map, levels and the SHA-256 of the features.
-    Spectrogram {
-        /// The recording to analyse.
-        file: PathBuf,
-        /// Heat-map width in characters (time columns).
-        #[arg(long, default_value_t = 72)]
-        width: usize,
-        /// Heat-map height in characters (frequency rows).
-        #[arg(long, default_value_t = 16)]
-        height: usize,
-        /// Print a JSON object instead of the heat map.
-        #[arg(long)]
-        json: bool,
-    },
+    Classify(classify::Args),
+    Spectrogram(spectrogram::Args),
+    Inspect(inspect::Args),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Command::Spectrogram {
-            file,
-            width,
-            height,
-            json,
-        } => spectrogram(&file, width, height, json),
-    }
-}
-
-/// The `spectrogram` subcommand.
-fn spectrogram(file: &Path, width: usize, height: usize, json: bool) -> Result<()> {
-    let pcm =
-        audio::load_pcm_8k(file).with_context(|| format!("cannot analyse {}", file.display()))?;
-    let frames = frames_of(&pcm.samples);
-    let hash = feature_hash(&frames);
-    let levels = view::levels(&frames);
-    let seconds = pcm.samples.len() as f64 / f64::from(audio::TARGET_RATE_HZ);
-
-    if json {
-        let report = SpectrogramReport {
-            file: file.display().to_string(),
-            source_rate_hz: pcm.source_rate_hz,
-            source_channels: pcm.source_channels,
-            seconds,
-            frames: frames.len(),
-            bins: BINS,
-            features_sha256: hash,
-            levels: levels.map(|l| LevelsReport {
-                mean_db: view::code_to_db(l.mean_code.round() as i8),
-                max_db: view::code_to_db(l.max_code),
-                silent_frame_share: l.silent_frame_share,
-                strongest_bin_hz: l.strongest_bin_hz,
-            }),
-        };
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
-    }
-
-    println!("{}", file.display());
-    println!(
-        "  source: {} Hz, {} channel(s); analysed as 8 kHz mono: {seconds:.2} s, {} frames x {BINS} bins",
-        pcm.source_rate_hz,
-        pcm.source_channels,
-        frames.len()
-    );
-    match levels {
-        None => println!("  shorter than one 32 ms frame: no features"),
-        Some(l) if l.silent_frame_share >= 1.0 => println!("  digital silence throughout"),
-        Some(l) => {
-            println!(
-                "  level: mean {:.1} dB, peak {:.1} dB above the floor; strongest band around {:.0} Hz; {:.0}% silent frames",
-                view::code_to_db(l.mean_code.round() as i8),
-                view::code_to_db(l.max_code),
-                l.strongest_bin_hz,
-                100.0 * l.silent_frame_share
-            );
-            println!();
-            print!("{}", view::heat_map(&frames, width, height));
+fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Command::Classify(args) => classify::run(&args),
+        Command::Spectrogram(args) => spectrogram::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("host-cli: error: {error:#}");
+            std::process::ExitCode::FAILURE
         }
     }
-    println!("\n  features sha256: {hash}");
-    Ok(())
-}
-
-/// `spectrogram --json` output.
-#[derive(Serialize)]
-struct SpectrogramReport {
-    file: String,
-    source_rate_hz: u32,
-    source_channels: usize,
-    seconds: f64,
-    frames: usize,
-    bins: usize,
-    features_sha256: String,
-    /// Absent (null) when the recording is shorter than one frame.
-    levels: Option<LevelsReport>,
-}
-
-/// Levels in dB above the floor.
-#[derive(Serialize)]
-struct LevelsReport {
-    mean_db: f32,
-    max_db: f32,
-    silent_frame_share: f32,
-    strongest_bin_hz: f32,
 }
