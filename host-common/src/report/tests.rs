@@ -262,6 +262,36 @@ fn recordings_vote_by_mean_scores() {
 }
 
 #[test]
+fn a_recordings_truth_is_every_instrument_true_in_one_of_its_examples() {
+    // Per-window labels: the organ sounds in the first example's windows, the flute in the
+    // second's. The recording's truth is both; pooled scores [0.6, 0.6] flag both: right.
+    let composers = names(&["Bach"]);
+    let instruments = names(&["organ", "flute"]);
+    let p = |t: [bool; 2], s: [f32; 2]| Prediction {
+        recording: 5,
+        composer_true: 0,
+        composer_scores: vec![1.0],
+        instruments_true: t.to_vec(),
+        instrument_scores: s.to_vec(),
+    };
+    let predictions = vec![p([true, false], [0.9, 0.3]), p([false, true], [0.3, 0.9])];
+    let r = evaluate(&EvalInput {
+        composers: &composers,
+        instruments: &instruments,
+        predictions: &predictions,
+        threshold: 0.5,
+    })
+    .unwrap();
+    let verdict = &r.recordings.recordings[0];
+    assert_eq!(verdict.instruments_true, names(&["organ", "flute"]));
+    assert_eq!(verdict.instruments_predicted, names(&["organ", "flute"]));
+    assert!(verdict.instruments_correct);
+    assert_eq!(r.recordings.exact_match, 1.0);
+    // Example level: each example is scored against its own windows' labels.
+    assert_eq!(r.exact_match, 1.0);
+}
+
+#[test]
 fn empty_predictions_give_a_report_of_zeros() {
     let composers = names(&["Bach", "Mozart"]);
     let instruments = names(&["piano"]);

@@ -1,6 +1,7 @@
 //! Per-recording verdicts: all evaluated examples of one recording are pooled by averaging
 //! their scores (mean composer probabilities → argmax, first on ties; mean instrument scores
-//! `>= threshold` → flags), and the pooled verdicts are scored like examples.
+//! `>= threshold` → flags), and the pooled verdicts are scored like examples. A recording's
+//! true instruments are those true in any of its examples.
 
 use super::classification::{AverageScores, ratio};
 use super::input::{Prediction, argmax};
@@ -100,6 +101,16 @@ pub(crate) fn recording_report(
             group.iter().map(|p| p.instrument_scores.as_slice()),
             instruments.len(),
         );
+        // The recording's true instruments: those true in any of its examples (all the same
+        // with per-recording labels; with per-window labels, every instrument heard in the
+        // evaluated windows).
+        let truth: Vec<bool> = (0..instruments.len())
+            .map(|m| {
+                group
+                    .iter()
+                    .any(|p| p.instruments_true.get(m).copied().unwrap_or(false))
+            })
+            .collect();
         let predicted = argmax(&composer);
         let flags = decide(instrument_scores.iter().copied(), threshold);
         let name = |i: usize| composers.get(i).cloned().unwrap_or_default();
@@ -111,13 +122,13 @@ pub(crate) fn recording_report(
             composer_true_name: name(first.composer_true),
             composer_predicted_name: name(predicted),
             composer_score: composer.get(predicted).copied().unwrap_or(0.0),
-            instruments_true: flagged(instruments, &first.instruments_true),
+            instruments_true: flagged(instruments, &truth),
             instruments_predicted: flagged(instruments, &flags),
             composer_correct: predicted == first.composer_true,
-            instruments_correct: flags == first.instruments_true,
+            instruments_correct: flags == truth,
             instrument_scores,
         });
-        truth_flags.push(first.instruments_true.clone());
+        truth_flags.push(truth);
         predicted_flags.push(flags);
     }
     let n = verdicts.len() as f64;
