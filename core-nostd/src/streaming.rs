@@ -30,15 +30,17 @@
 //!
 //! | region | bytes |
 //! |---|---|
+//! | linear accumulators, convolutions' weight sums (`i32`) | `4 · (outputs + Σ O_conv)` |
 //! | ring of prefix layer `i` | `min(kw_i, W_i) · H_i · C_i` |
-//! | tail | `max(final map, max over tail layers of input + output)` |
+//! | staging column (the prefix's last output column) | `H · C` of the final map |
+//! | tail | `max(linear outputs, max over later layers of input + output)` |
 //! | workspace (shared by all networks of a [`StreamingClassifier`]) | [`workspace_bytes`] |
 //!
-//! For the reference architecture (4 × 128 × 312 input) that is 44,551 bytes of state per network
-//! (35,328 of rings, 9,223 for the final map and the linear layer) and 20,736 bytes of workspace
-//! with the default [`DEFAULT_PANEL_ROWS`]: both networks in lockstep in 109,844 bytes
-//! ([`scratch_bytes`]), against 509,377 for [`crate::inference::classify`]. The compact
-//! architecture (1 × 128 × 312) needs 15,495 bytes per network, 44,052 in all.
+//! For the reference architecture (4 × 128 × 312 input) that is 37,415 bytes of state per
+//! network (35,328 of rings) and 11,520 bytes of workspace with the default
+//! [`DEFAULT_PANEL_ROWS`]: both networks in lockstep in 86,369 bytes ([`scratch_bytes`]), against
+//! 509,377 for [`crate::inference::classify`]. The compact architecture (1 × 128 × 312) needs
+//! 37,953 bytes in all.
 //!
 //! # Cost
 //!
@@ -113,9 +115,9 @@ use crate::model::{Layer, MAX_CLASSES, MAX_LAYERS, MAX_STACK, Model, Network};
 use crate::nn::column::{self, Columns};
 use crate::nn::{self, Shape};
 
-/// Default patches per panel of the column convolution ([`StreamConfig::panel_rows`]): 32 keeps
-/// the reference network's workspace at 16 KiB while the weight widening stays about 3% of the
-/// multiply-accumulates.
+/// Default patches per panel of the column convolution ([`StreamConfig::panel_rows`]): 16 keeps
+/// the reference network's workspace at 11.5 KB while preparing each pair of weight rows once per
+/// panel costs under 0.1 instruction per multiply-accumulate on a Cortex-M4.
 pub const DEFAULT_PANEL_ROWS: usize = 16;
 
 /// The longest input column any valid model has: [`BINS`] × [`MAX_STACK`] codes.
@@ -125,7 +127,7 @@ pub const MAX_COLUMN_LEN: usize = BINS * MAX_STACK as usize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StreamConfig {
     /// Patches (output rows) per panel of the column convolution: more is faster (the weights are
-    /// widened once per panel) and needs more workspace (`Kc` `i16` per row, [`workspace_bytes`]).
+    /// prepared once per panel) and needs more workspace (`Kc` bytes per row, [`workspace_bytes`]).
     pub panel_rows: usize,
     /// Optimized or reference kernels (same bits).
     pub kernels: Kernels,
