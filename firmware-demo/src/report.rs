@@ -71,7 +71,7 @@ mod imp {
         host: &[u8; 32],
         ok: bool,
     ) {
-        hprintln!("firmware-demo: front end on Cortex-M4F");
+        hprintln!("firmware-demo: front end and int8 networks on Cortex-M4F");
         hprintln!("clip: {} ({} samples at 8 kHz)", clip, samples);
         hprintln!("frames: {} (expected {})", frames, expected_frames);
         hprintln!("features sha256: {}", Hex(digest));
