@@ -381,8 +381,10 @@ fn write_network(
 ) -> std::fmt::Result {
     writeln!(
         out,
-        "\n  {title} ({} over {classes} outputs; logits scale {}/{}, zero point {})",
-        network.output, network.logit_scale.num, network.logit_scale.den, network.logit_zero_point
+        "\n  {title} ({} over {classes} outputs; logits: scale {:.6}, zero point {})",
+        network.output,
+        network.logit_scale.to_f64(),
+        network.logit_zero_point
     )?;
     writeln!(
         out,
