@@ -6,6 +6,7 @@
 //! command-line usage.
 
 mod classify;
+mod eval;
 mod inspect;
 mod model_file;
 mod spectrogram;
@@ -27,6 +28,7 @@ enum Command {
     Classify(classify::Args),
     Spectrogram(spectrogram::Args),
     Inspect(inspect::Args),
+    Eval(eval::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +36,7 @@ fn main() -> std::process::ExitCode {
         Command::Classify(args) => classify::run(&args),
         Command::Spectrogram(args) => spectrogram::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Eval(args) => eval::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

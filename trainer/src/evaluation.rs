@@ -50,6 +50,25 @@ pub struct ModelClasses {
 }
 
 impl ModelClasses {
+    /// The classes of a model file, whose instruments are stored by General MIDI name.
+    ///
+    /// # Errors
+    /// If an instrument name is not one of the 128 General MIDI names this crate gives.
+    pub fn from_names(composers: &[&str], instruments: &[&str]) -> anyhow::Result<Self> {
+        let instruments = instruments
+            .iter()
+            .map(|name| {
+                (1..=128_u8)
+                    .find(|&p| instrument_name(p) == *name)
+                    .with_context(|| format!("instrument {name:?} is not a General MIDI name"))
+            })
+            .collect::<anyhow::Result<Vec<u8>>>()?;
+        Ok(Self {
+            composers: composers.iter().map(|c| (*c).to_owned()).collect(),
+            instruments,
+        })
+    }
+
     /// Instrument names (General MIDI), in output order.
     #[must_use]
     pub fn instrument_names(&self) -> Vec<String> {
