@@ -342,3 +342,52 @@ fn the_cnn_row_comes_from_an_eval_report_and_bad_files_are_named() {
         .to_string();
     assert!(err.contains("missing.json"), "{err}");
 }
+
+#[test]
+fn plots_are_written_as_pngs() {
+    use trainer::baselines::data::InputKind;
+    use trainer::baselines::offline::LearningCurve;
+    use trainer::baselines::online::{EpochScores, SgdCurve};
+    use trainer::baselines::plots;
+    let dir = tempfile::tempdir().unwrap();
+    let row = Row {
+        model: "SGD hinge/log".into(),
+        input: "spectrogram".into(),
+        composer_accuracy: 0.45,
+        instrument_samples_f1: 0.8,
+        exact_match: 0.1,
+        examples: 10,
+        train_seconds: Some(1.0),
+        parameters: Some(10),
+        size_bytes: Some(40),
+    };
+    let bars = dir.path().join("comparison.png");
+    plots::comparison(&[row.clone(), row], &bars).unwrap();
+    let curve = LearningCurve {
+        model: "KNN".into(),
+        sizes: vec![10, 20],
+        train: vec![0.9, 0.8],
+        validation: vec![0.3, 0.4],
+        components: vec![],
+    };
+    let lc = dir.path().join("lc.png");
+    plots::learning_curves("spectrogram", &[curve], &lc).unwrap();
+    let sgd = SgdCurve {
+        model: "SGD log".into(),
+        input: InputKind::Raw,
+        epochs: (1..=3)
+            .map(|epoch| EpochScores {
+                epoch,
+                composer_accuracy: 0.2,
+                instrument_accuracy: vec![0.5, 0.6],
+            })
+            .collect(),
+    };
+    let sc = dir.path().join("sgd.png");
+    plots::sgd_instrument_curves("raw", &[&sgd], &["Piano".into(), "Violin".into()], &sc).unwrap();
+    for path in [bars, lc, sc] {
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{}", path.display());
+        assert!(bytes.len() > 5_000, "{} is a real image", path.display());
+    }
+}

@@ -34,25 +34,27 @@ const PALETTE: [RGBColor; 12] = [
     RGBColor(255, 215, 0),
 ];
 
-/// Grouped bars: for every row, composer accuracy, instrument samples-F1 and exact match.
+/// Rows of the key under the bar chart, per column.
+const KEY_ROWS: usize = 6;
+
+/// Grouped bars: for every row, composer accuracy, instrument samples-F1 and exact match. Bars
+/// are numbered; the key under the chart names them.
 pub fn comparison(rows: &[Row], path: &Path) -> Result<(), PlotError> {
     let n = rows.len().max(1);
-    let width = (160 + 90 * n as u32).max(700);
-    write_png(path, (width, 620), |root| {
-        let mut chart = ChartBuilder::on(root)
+    let width = (160 + 80 * n as u32).max(1100);
+    let key_height = 30 + 22 * KEY_ROWS.min(n) as u32;
+    write_png(path, (width, 560 + key_height), |root| {
+        let (upper, lower) = root.split_vertically(560);
+        let mut chart = ChartBuilder::on(&upper)
             .caption(
                 "Baselines and CNN under the evaluation protocol",
                 (FAMILY, 24),
             )
             .margin(16)
-            .x_label_area_size(170)
+            .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(-0.5_f64..n as f64 - 0.5, 0.0_f64..1.0)
             .map_err(|e| e.to_string())?;
-        let labels: Vec<String> = rows
-            .iter()
-            .map(|r| format!("{} ({})", r.model, r.input))
-            .collect();
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -60,17 +62,11 @@ pub fn comparison(rows: &[Row], path: &Path) -> Result<(), PlotError> {
             .x_label_formatter(&|x| {
                 let i = x.round();
                 if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
+                    format!("{}", i as usize + 1)
                 } else {
                     String::new()
                 }
             })
-            .x_label_style(
-                (FAMILY, 13)
-                    .into_font()
-                    .transform(FontTransform::Rotate90)
-                    .color(&BLACK),
-            )
             .y_desc("score")
             .label_style((FAMILY, 13))
             .draw()
@@ -105,7 +101,16 @@ pub fn comparison(rows: &[Row], path: &Path) -> Result<(), PlotError> {
             .border_style(BLACK)
             .label_font((FAMILY, 14))
             .draw()
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        for (i, row) in rows.iter().enumerate() {
+            let (column, line) = (i / KEY_ROWS, i % KEY_ROWS);
+            let at = (70 + 380 * column as i32, 10 + 22 * line as i32);
+            let text = format!("{}  {} ({})", i + 1, row.model, row.input);
+            lower
+                .draw(&Text::new(text, at, (FAMILY, 15).into_font().color(&BLACK)))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     })
 }
 
@@ -196,6 +201,7 @@ fn line_panel(
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc(x_label)
         .y_desc("accuracy")
         .label_style((FAMILY, 13))
