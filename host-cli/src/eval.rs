@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use trainer::evaluation::{
     DEFAULT_STACKS_PER_RECORDING, EvalSet, EvalSplit, MAX_STACKS_PER_RECORDING, ModelClasses,
-    report_of, write_report,
+    present_report, report_of,
 };
 use trainer::progress::Progress;
 use trainer::quantize::agreement::int8_predictions;
@@ -105,15 +105,5 @@ pub fn run(args: &Args) -> Result<()> {
     }
     progress.finish();
     let report = report_of(&classes, &predictions, args.threshold)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{report}");
-    }
-    if let Some(out) = &args.out {
-        for path in write_report(&report, out)? {
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    Ok(())
+    present_report(&report, args.json, args.out.as_deref())
 }

@@ -5,7 +5,7 @@
 use crate::device::DeviceChoice;
 use crate::evaluation::{
     DEFAULT_STACKS_PER_RECORDING, EvalSet, EvalSplit, MAX_STACKS_PER_RECORDING, ModelClasses,
-    prediction, report_of, write_report,
+    prediction, present_report, report_of,
 };
 use crate::inference::TrainedModel;
 use crate::progress::Progress;
@@ -100,16 +100,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     );
     let predictions = float_predictions(&model, &set, args.stacks, args.seed, args.batch_size)?;
     let report = report_of(&classes, &predictions, args.threshold)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{report}");
-    }
-    if let Some(out) = &args.out {
-        let written = write_report(&report, out)?;
-        for path in written {
-            eprintln!("wrote {}", path.display());
-        }
-    }
+    present_report(&report, args.json, args.out.as_deref())?;
     Ok(report)
 }

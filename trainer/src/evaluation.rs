@@ -252,3 +252,23 @@ pub fn write_report(report: &EvalReport, dir: &Path) -> anyhow::Result<Vec<PathB
     );
     Ok(written)
 }
+
+/// Prints `report` to stdout (JSON when `json`, else the terminal tables) and, when `out` is
+/// given, writes `report.json` and the plots there, naming each file on stderr. Cost: the
+/// rendering and the PNGs.
+///
+/// # Errors
+/// If a file cannot be written (the message names it).
+pub fn present_report(report: &EvalReport, json: bool, out: Option<&Path>) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{report}");
+    }
+    if let Some(out) = out {
+        for path in write_report(report, out)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
