@@ -181,6 +181,33 @@ pub fn draw_example(
     })
 }
 
+/// First `Balance` stream index of the per-epoch slot shuffles.
+pub const SHUFFLE_STREAM: u64 = 1 << 32;
+
+/// Which training slot (recording id) each example of epoch `epoch` uses: the selection's
+/// training slots shuffled, reshuffled for every further pass when `examples` exceeds them.
+/// Shared by the CNN trainer and the baselines. Cost: one shuffle per pass over the slots.
+#[must_use]
+pub fn epoch_slots(train: &[u32], examples: usize, seed: u64, epoch: u64) -> Vec<u32> {
+    use crate::seed::{Purpose, rng_for};
+    use rand::seq::SliceRandom;
+    let mut slots = Vec::with_capacity(examples);
+    let mut cycle = 0_u64;
+    while slots.len() < examples && !train.is_empty() {
+        let mut pass = train.to_vec();
+        let mut rng = rng_for(
+            seed,
+            Purpose::Balance,
+            SHUFFLE_STREAM + epoch * 1024 + cycle,
+        );
+        pass.shuffle(&mut rng);
+        let missing = examples - slots.len();
+        slots.extend(pass.into_iter().take(missing));
+        cycle += 1;
+    }
+    slots
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

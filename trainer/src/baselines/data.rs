@@ -15,20 +15,18 @@ use crate::prepare::cache::{CacheDir, PreparedRecording};
 use crate::prepare::read_selection;
 use crate::prepare::select::Selection;
 use crate::progress::Progress;
-use crate::sampler::{Example, LabelMode, SamplerConfig, WINDOW_FEATURES, draw_example};
+use crate::sampler::{
+    Example, LabelMode, SamplerConfig, WINDOW_FEATURES, draw_example, epoch_slots,
+};
 use crate::seed::{Purpose, rng_for};
 use core_nostd::frontend::WINDOW_SAMPLES;
 use ndarray::Array2;
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Example indices per epoch in the window streams (as the CNN trainer's).
 pub const EPOCH_STRIDE: u64 = 1_000_000;
-/// First `Balance` stream of the per-epoch slot shuffles (as the CNN trainer's; `Balance`
-/// streams below 2³² are the selection's own).
-const SHUFFLE_STREAM: u64 = 1 << 32;
 /// Raw samples are divided by this to lie in `[−1, 1)`.
 pub const RAW_SCALE: f32 = 32_768.0;
 
@@ -205,28 +203,6 @@ impl Corpus {
         }
         out
     }
-}
-
-/// Which training slot (recording id) each example of epoch `epoch` uses: the selection's
-/// training slots shuffled, reshuffled for every further pass (the CNN trainer's rule, whose
-/// module is only built with Burn). Cost: one shuffle per pass.
-#[must_use]
-pub fn epoch_slots(train: &[u32], examples: usize, seed: u64, epoch: u64) -> Vec<u32> {
-    let mut slots = Vec::with_capacity(examples);
-    let mut cycle = 0_u64;
-    while slots.len() < examples && !train.is_empty() {
-        let mut pass = train.to_vec();
-        let mut rng = rng_for(
-            seed,
-            Purpose::Balance,
-            SHUFFLE_STREAM + epoch * 1024 + cycle,
-        );
-        pass.shuffle(&mut rng);
-        let missing = examples - slots.len();
-        slots.extend(pass.into_iter().take(missing));
-        cycle += 1;
-    }
-    slots
 }
 
 /// The rows of `x` (`input` features, unstandardised) back as the integers they came from:

@@ -13,15 +13,12 @@ use crate::prepare::select::Selection;
 use crate::progress::Progress;
 use crate::sampler::{Example, SamplerConfig, draw_example};
 use crate::seed::{Purpose, rng_for};
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Example indices per epoch in the window streams (`epoch × EPOCH_STRIDE + i`).
 pub const EPOCH_STRIDE: u64 = 1_000_000;
-/// First `Balance` stream index of the per-epoch slot shuffles.
-const SHUFFLE_STREAM: u64 = 1 << 32;
 /// First `Evaluation` stream index of the validation set (`+ id × 1024 + j`); far above what
 /// test-set evaluation uses, so the two never share a stream.
 const VALIDATION_STREAM: u64 = 1 << 48;
@@ -111,27 +108,7 @@ impl Corpus {
     }
 }
 
-/// Which training slot (recording id) each example of epoch `epoch` uses: the selection's
-/// training slots shuffled, reshuffled for every further pass when `examples` exceeds them.
-/// Cost: one shuffle per pass over the slots.
-#[must_use]
-pub fn epoch_slots(train: &[u32], examples: usize, seed: u64, epoch: u64) -> Vec<u32> {
-    let mut slots = Vec::with_capacity(examples);
-    let mut cycle = 0_u64;
-    while slots.len() < examples && !train.is_empty() {
-        let mut pass = train.to_vec();
-        let mut rng = rng_for(
-            seed,
-            Purpose::Balance,
-            SHUFFLE_STREAM + epoch * 1024 + cycle,
-        );
-        pass.shuffle(&mut rng);
-        let missing = examples - slots.len();
-        slots.extend(pass.into_iter().take(missing));
-        cycle += 1;
-    }
-    slots
-}
+pub use crate::sampler::epoch_slots;
 
 /// Draws the examples `first..first + slots.len()` of epoch `epoch` (slot `k` is example
 /// `first + k`) in parallel on `pool`. Examples whose recording is missing are skipped (cannot
