@@ -45,6 +45,7 @@
 //! Widening all the weights once per call instead measured 1–2% faster on the host but needs
 //! `O · Kp` `i16` (147 KiB for the last layer), too much for a microcontroller.
 
+use super::dispatch::{self, Isa};
 use super::requant::OutputRequantizer;
 use super::{LayerError, Requantization, Shape, to_u64};
 use crate::model::spec::Conv2dSpec;
@@ -292,6 +293,48 @@ pub fn conv2d_reference(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8]) {
 /// [`Conv2d::workspace_len`] `i16` (its contents are overwritten). Slices shorter than that leave
 /// outputs untouched (the inference code always passes exact lengths).
 pub fn conv2d(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
+    conv2d_on(dispatch::detected(), layer, input, output, workspace);
+}
+
+/// [`conv2d`] compiled for instruction-set level `isa`, or for the best level below it that this
+/// CPU runs ([`dispatch::usable`]): the same bits whatever the level (for tests and benchmarks;
+/// [`conv2d`] picks the best level itself).
+pub fn conv2d_on(
+    isa: Isa,
+    layer: &Conv2d<'_>,
+    input: &[i8],
+    output: &mut [i8],
+    workspace: &mut [i16],
+) {
+    match dispatch::usable(isa) {
+        Isa::Baseline => conv2d_body(layer, input, output, workspace),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => conv2d_avx2_checked(layer, input, output, workspace),
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 => conv2d_body(layer, input, output, workspace),
+    }
+}
+
+/// Runs [`conv2d_avx2`]; only reached when [`dispatch::usable`] returned [`Isa::Avx2`].
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn conv2d_avx2_checked(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
+    // SAFETY: the only caller reaches this through `dispatch::usable(..) == Isa::Avx2`, which
+    // holds only when CPUID reports AVX2 and XGETBV says the OS saves the YMM registers (or the
+    // build target already enables AVX2), so the CPU can execute the AVX2 instructions.
+    unsafe { conv2d_avx2(layer, input, output, workspace) }
+}
+
+/// [`conv2d_body`] compiled with AVX2 enabled (256-bit `vpmaddwd`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv2d_avx2(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
+    conv2d_body(layer, input, output, workspace);
+}
+
+/// The body of [`conv2d`], inlined into one function per instruction-set level.
+#[inline(always)]
+fn conv2d_body(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
     let kp = layer.padded_patch_len;
     let out_channels = layer.output.channels;
     let Some((weights, panel)) = workspace.split_at_mut_checked(kp) else {
@@ -364,6 +407,7 @@ fn channel_row<'o, const LEFT: bool>(
 
 /// Writes the patches of output row `oy` into `panel` (one row of `Kp` `i16` per output column):
 /// `in − z_in` for taps inside the input, 0 for padding taps; the tail past `K` is not touched.
+#[inline(always)]
 fn fill_panel(layer: &Conv2d<'_>, input: &[i8], oy: usize, panel: &mut [i16]) {
     let Shape {
         height,
@@ -588,6 +632,13 @@ mod tests {
             let mut fast = vec![0x55_i8; n];
             let mut workspace = vec![0x1234_i16; layer.workspace_len()];
             conv2d(&layer, &self.data, &mut fast, &mut workspace);
+            // Every level this CPU runs (see `every_isa_level_is_tested`) gives the same bits.
+            for isa in Isa::ALL {
+                let mut other = vec![0x55_i8; n];
+                let mut workspace = vec![0x1234_i16; layer.workspace_len()];
+                conv2d_on(isa, &layer, &self.data, &mut other, &mut workspace);
+                assert_eq!(other, fast, "{isa:?} differs from the dispatched kernel");
+            }
             (reference, fast)
         }
     }
@@ -667,6 +718,29 @@ mod tests {
                 distinct.len() > 20,
                 "layer {i}: {} distinct",
                 distinct.len()
+            );
+        }
+    }
+
+    /// The bit-equality tests above run every level the CPU has; a CPU without one would test
+    /// less, so that fails here, loudly, unless `CORE_NOSTD_ALLOW_MISSING_ISA=1` says it is known.
+    #[test]
+    fn every_isa_level_is_tested() {
+        let best = if cfg!(target_arch = "x86_64") {
+            Isa::Avx2
+        } else {
+            Isa::Baseline
+        };
+        let detected = dispatch::detected();
+        if detected < best {
+            std::eprintln!(
+                "WARNING: this CPU runs kernels up to {detected:?} only; the {best:?} kernels are \
+                 NOT tested against the reference here"
+            );
+            assert!(
+                std::env::var_os("CORE_NOSTD_ALLOW_MISSING_ISA").is_some(),
+                "CPU lacks {best:?}: its kernels are untested on this machine (set \
+                 CORE_NOSTD_ALLOW_MISSING_ISA=1 to accept that)"
             );
         }
     }

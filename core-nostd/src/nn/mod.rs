@@ -67,6 +67,7 @@
 
 pub mod column;
 pub mod conv2d;
+pub mod dispatch;
 pub mod dsp;
 pub mod linear;
 pub mod maxpool;
