@@ -21,25 +21,31 @@
 //!    zero-point correction (and padding is exactly 0).
 //! 3. Channel by channel, the channel's weights are widened to `i16` (one row of `Kp`, which then
 //!    stays in L1 for the whole output row), and each output is a dot product of two contiguous
-//!    `i16` rows of length `Kp`, two output columns at a time (sharing the weight loads), written
-//!    as a sum of fixed 32-element blocks. Each product fits in 16 bits (see the
-//!    [scheme](super#quantization-scheme-tflite--cmsis-nn-int8)), and LLVM compiles a block to four
-//!    `pmaddwd` (eight 16×16→32 products summed in pairs per instruction) and a horizontal add on
-//!    plain x86_64 (SSE2); `vpmaddwd` with AVX2. On a Cortex-M4 the same contiguous `i16` pairs are
-//!    what `SMLAD` (two 16×16 products accumulated per instruction) consumes; LLVM's ARM
-//!    parallel-DSP pass forms it from this shape of loop. No intrinsics, no `unsafe`.
+//!    `i16` rows, four output columns at a time (sharing the weight loads), stopping at `K`
+//!    rounded up to 16 (the rest of the tail is zeros). Each product fits in 16 bits (see the
+//!    [scheme](super#quantization-scheme-tflite--cmsis-nn-int8)), which is what `pmaddwd` (x86)
+//!    and `SMLAD` (Arm) need:
+//!    - **x86_64** (the private module `nn::x86`): explicit `pmaddwd` with vector accumulators and one
+//!      horizontal sum per four outputs, compiled twice, SSE2 (every x86_64) and AVX2, and chosen
+//!      at run time ([`dispatch`]: CPUID, cached), so a default `cargo build --release` runs AVX2
+//!      where the CPU has it. Left to LLVM, the blocks below compiled to a seven-instruction
+//!      horizontal add per 32 products (the whole network measured 1.25× slower with AVX2).
+//!    - **elsewhere** (Cortex-M4): the same rows as sums of fixed 32-element blocks (`dot`) or
+//!      consecutive pairs, the shape LLVM's ARM parallel-DSP pass turns into `SMLAD`.
+//!
+//!    The `i32` sums wrap, so every version gives the same bits (tested against the reference on
+//!    random shapes at every level the CPU runs).
 //! 4. The accumulator plus bias goes through the requantizer fused with the output stage
 //!    ([`OutputRequantizer`]: one 64-bit multiply, two shifts, a clamp), its constants hoisted per
 //!    channel.
 //!
-//! The block shape is measured, not guessed (x86_64, SSE2): 16-element blocks were about 15%
-//! slower, 64-element blocks about 2× slower, four columns per weight row or 2×2 tiles 2.5–8×
-//! slower (LLVM fell back to narrow or scalar code), and a plain whole-row `sum()` vectorized well
-//! or badly depending on where it was inlined. 32-element blocks and pairs of columns are what it
-//! vectorizes fully in every context tried; `benches/inference.rs` times each layer, so a
-//! regression shows there.
+//! The portable block shape was measured, not guessed (x86_64, SSE2, before the explicit
+//! version): 16-element blocks were about 15% slower, 64-element blocks about 2× slower, four
+//! columns per weight row or 2×2 tiles 2.5–8× slower (LLVM fell back to narrow or scalar code), and
+//! a plain whole-row `sum()` vectorized well or badly depending on where it was inlined;
+//! `benches/inference.rs` times each layer at each level, so a regression shows there.
 //!
-//! Cost: `Ho·Wo·O·Kp` multiply-adds plus `Ho·Wo·Kp` panel writes (`1/O` of the work) and
+//! Cost: `Ho·Wo·O·K16` multiply-adds (`K16` = `K` rounded up to 16, at most `Kp`) plus `Ho·Wo·Kp` panel writes (`1/O` of the work) and
 //! `Ho·O·Kp` weight widenings (`1/Wo`). Workspace: `(1 + Wo) · Kp` `i16` (one weight row, one
 //! panel; [`Conv2d::workspace_len`]), at most 30 KiB for the reference network's layers.
 //! Widening all the weights once per call instead measured 1–2% faster on the host but needs
@@ -47,6 +53,8 @@
 
 use super::dispatch::{self, Isa};
 use super::requant::OutputRequantizer;
+#[cfg(target_arch = "x86_64")]
+use super::x86;
 use super::{LayerError, Requantization, Shape, to_u64};
 use crate::model::spec::Conv2dSpec;
 
@@ -306,35 +314,79 @@ pub fn conv2d_on(
     output: &mut [i8],
     workspace: &mut [i16],
 ) {
-    match dispatch::usable(isa) {
-        Isa::Baseline => conv2d_body(layer, input, output, workspace),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => conv2d_avx2_checked(layer, input, output, workspace),
-        #[cfg(not(target_arch = "x86_64"))]
-        Isa::Avx2 => conv2d_body(layer, input, output, workspace),
+    #[cfg(target_arch = "x86_64")]
+    conv2d_x86(dispatch::usable(isa), layer, input, output, workspace);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        conv2d_body(layer, input, output, workspace, dot4, dot);
     }
 }
 
-/// Runs [`conv2d_avx2`]; only reached when [`dispatch::usable`] returned [`Isa::Avx2`].
+/// Enters the x86_64 version for `isa`, which must be [`dispatch::usable`].
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-fn conv2d_avx2_checked(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
-    // SAFETY: the only caller reaches this through `dispatch::usable(..) == Isa::Avx2`, which
-    // holds only when CPUID reports AVX2 and XGETBV says the OS saves the YMM registers (or the
-    // build target already enables AVX2), so the CPU can execute the AVX2 instructions.
-    unsafe { conv2d_avx2(layer, input, output, workspace) }
+fn conv2d_x86(
+    isa: Isa,
+    layer: &Conv2d<'_>,
+    input: &[i8],
+    output: &mut [i8],
+    workspace: &mut [i16],
+) {
+    const { assert!(cfg!(target_feature = "sse2")) };
+    match isa {
+        // SAFETY: SSE2 is part of every x86_64 target (asserted at compile time above); the
+        // `target_feature` function only needs a call site that vouches for it.
+        Isa::Baseline => unsafe { conv2d_sse2(layer, input, output, workspace) },
+        // SAFETY: the caller passes `dispatch::usable(..)`, which is `Avx2` only when CPUID
+        // reports AVX2 and XGETBV says the OS saves the YMM registers (or the build target
+        // already enables AVX2), so the CPU can execute AVX2 instructions.
+        Isa::Avx2 => unsafe { conv2d_avx2(layer, input, output, workspace) },
+    }
 }
 
-/// [`conv2d_body`] compiled with AVX2 enabled (256-bit `vpmaddwd`).
+/// [`conv2d_body`] with SSE2's `pmaddwd` dot products ([`x86::dot4_sse2`]), x86_64's baseline.
+/// The closures inherit the function's target features, so they call the SSE2 dot products
+/// safely.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn conv2d_sse2(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
+    conv2d_body(
+        layer,
+        input,
+        output,
+        workspace,
+        |a, b| x86::dot4_sse2(a, b),
+        |a, b| x86::dot_sse2(a, b),
+    );
+}
+
+/// [`conv2d_body`] compiled with AVX2 enabled, with [`x86::dot4_avx2`] (256-bit `vpmaddwd`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn conv2d_avx2(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
-    conv2d_body(layer, input, output, workspace);
+    conv2d_body(
+        layer,
+        input,
+        output,
+        workspace,
+        |a, b| x86::dot4_avx2(a, b),
+        |a, b| x86::dot_avx2(a, b),
+    );
 }
 
-/// The body of [`conv2d`], inlined into one function per instruction-set level.
+/// The body of [`conv2d`], inlined into one function per instruction-set level with that level's
+/// dot products: `dot4(w, [p0, p1, p2, p3])` = `[dot(w, p0), …, dot(w, p3)]` (four patches per
+/// weight load) and `dot1(w, p)`.
 #[inline(always)]
-fn conv2d_body(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &mut [i16]) {
+fn conv2d_body(
+    layer: &Conv2d<'_>,
+    input: &[i8],
+    output: &mut [i8],
+    workspace: &mut [i16],
+    dot4: impl Fn(&[i16], [&[i16]; 4]) -> [i32; 4],
+    dot1: impl Fn(&[i16], &[i16]) -> i32,
+) {
     let kp = layer.padded_patch_len;
     let out_channels = layer.output.channels;
     let Some((weights, panel)) = workspace.split_at_mut_checked(kp) else {
@@ -347,6 +399,8 @@ fn conv2d_body(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &
     weights.fill(0);
     panel.fill(0);
     let patch_len = layer.patch_len.min(kp);
+    // The dot products stop at K rounded up to DOT_ALIGN (the rest of the tail is zeros).
+    let dot_len = patch_len.next_multiple_of(DOT_ALIGN).min(kp);
     let row_len = layer.output.width.saturating_mul(out_channels);
     let stage = layer.quant.output();
     for (oy, out_row) in output
@@ -367,41 +421,72 @@ fn conv2d_body(layer: &Conv2d<'_>, input: &[i8], output: &mut [i8], workspace: &
             for (w, &s) in weights.iter_mut().take(patch_len).zip(source) {
                 *w = i16::from(s);
             }
+            let weights = weights.get(..dot_len).unwrap_or_default();
             let requantizer = channel.output_requantizer(stage);
             let outputs = out_row.iter_mut().skip(o).step_by(out_channels.max(1));
+            let row = ChannelRow {
+                weights,
+                panel,
+                kp,
+                bias: channel.bias,
+                requantizer: &requantizer,
+            };
             if requantizer.shifts_left() {
-                channel_row::<true>(weights, panel, kp, channel.bias, &requantizer, outputs);
+                row.run::<true>(outputs, &dot4, &dot1);
             } else {
-                channel_row::<false>(weights, panel, kp, channel.bias, &requantizer, outputs);
+                row.run::<false>(outputs, &dot4, &dot1);
             }
         }
     }
 }
 
-/// One output channel along one output row: a dot product of the channel's weights with each
-/// patch (two patches at a time, sharing the weight loads), bias, requantization, clamp.
-/// `LEFT` is [`OutputRequantizer::shifts_left`], decided once per channel.
-#[inline(always)]
-fn channel_row<'o, const LEFT: bool>(
-    weights: &[i16],
-    panel: &[i16],
+/// The dot products stop at `K` rounded up to this many `i16` (one AVX2 vector; the weight row's
+/// and the panel rows' tails up to `Kp` are zeros).
+const DOT_ALIGN: usize = 16;
+
+/// One output channel along one output row.
+struct ChannelRow<'r> {
+    /// The channel's weights widened to `i16`, `dot_len` of them.
+    weights: &'r [i16],
+    /// The row's patches, `Kp` `i16` each.
+    panel: &'r [i16],
     kp: usize,
     bias: i32,
-    requantizer: &OutputRequantizer,
-    mut outputs: impl Iterator<Item = &'o mut i8>,
-) {
-    let pairs = panel.chunks_exact(kp.saturating_mul(2).max(1));
-    let single = pairs.remainder();
-    for pair in pairs {
-        let (p0, p1) = pair.split_at(kp.min(pair.len()));
-        for acc in dot2(weights, p0, p1) {
-            if let Some(out) = outputs.next() {
-                *out = requantizer.apply::<LEFT>(bias.wrapping_add(acc));
+    requantizer: &'r OutputRequantizer,
+}
+
+impl ChannelRow<'_> {
+    /// A dot product of the channel's weights with each patch (four patches at a time, sharing
+    /// the weight loads), bias, requantization, clamp. `LEFT` is
+    /// [`OutputRequantizer::shifts_left`], decided once per channel.
+    #[inline(always)]
+    fn run<'o, const LEFT: bool>(
+        &self,
+        mut outputs: impl Iterator<Item = &'o mut i8>,
+        dot4: &impl Fn(&[i16], [&[i16]; 4]) -> [i32; 4],
+        dot1: &impl Fn(&[i16], &[i16]) -> i32,
+    ) {
+        let n = self.weights.len();
+        let kp = self.kp.max(1);
+        let quads = self.panel.chunks_exact(kp.saturating_mul(4));
+        let rest = quads.remainder();
+        for quad in quads {
+            let (p01, p23) = quad.split_at(kp.saturating_mul(2).min(quad.len()));
+            let (p0, p1) = p01.split_at(kp.min(p01.len()));
+            let (p2, p3) = p23.split_at(kp.min(p23.len()));
+            let patches = [p0, p1, p2, p3].map(|p| p.get(..n).unwrap_or_default());
+            for acc in dot4(self.weights, patches) {
+                if let Some(out) = outputs.next() {
+                    *out = self.requantizer.apply::<LEFT>(self.bias.wrapping_add(acc));
+                }
             }
         }
-    }
-    if let Some(out) = outputs.next().filter(|_| !single.is_empty()) {
-        *out = requantizer.apply::<LEFT>(bias.wrapping_add(dot(weights, single)));
+        for patch in rest.chunks_exact(kp) {
+            let acc = dot1(self.weights, patch.get(..n).unwrap_or_default());
+            if let Some(out) = outputs.next() {
+                *out = self.requantizer.apply::<LEFT>(self.bias.wrapping_add(acc));
+            }
+        }
     }
 }
 
@@ -468,6 +553,8 @@ fn fill_panel(layer: &Conv2d<'_>, input: &[i8], oy: usize, panel: &mut [i16]) {
 /// shape each target's compiler turns into its multiply-accumulate instructions
 /// ([`dot_pairs`] on 32-bit Arm, [`dot_blocks`] elsewhere). Wrapping sums do not depend on the
 /// order of the terms, so both give the same bits (tested against each other on the host).
+// On x86_64 the kernel uses `nn::x86`'s dot products; these portable ones are still tested there.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 pub(crate) fn dot(a: &[i16], b: &[i16]) -> i32 {
     if cfg!(target_arch = "arm") {
@@ -486,6 +573,17 @@ pub(crate) fn dot2(a: &[i16], b0: &[i16], b1: &[i16]) -> [i32; 2] {
     } else {
         dot2_blocks(a, b0, b1)
     }
+}
+
+/// Four dot products sharing their first operand: `[dot(a, b[0]), …, dot(a, b[3])]` (the
+/// portable version: two [`dot2`]s).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn dot4(a: &[i16], b: [&[i16]; 4]) -> [i32; 4] {
+    let [b0, b1, b2, b3] = b;
+    let [s0, s1] = dot2(a, b0, b1);
+    let [s2, s3] = dot2(a, b2, b3);
+    [s0, s1, s2, s3]
 }
 
 /// The dot product as consecutive pairs, `acc + a0·b0 + a1·b1`: the chain LLVM's ARM
@@ -510,6 +608,7 @@ fn dot_pairs(a: &[i16], b: &[i16]) -> i32 {
 /// The dot product in fixed blocks of 32 elements, which LLVM turns into `pmaddwd` chains on
 /// x86_64 (one `reduce.add` of 32 products per block); a tail (none in the kernel, whose rows are
 /// multiples of 32) in a block of 16 and then one by one.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn dot_blocks(a: &[i16], b: &[i16]) -> i32 {
     let (a32, a_rest) = a.as_chunks::<32>();
@@ -567,7 +666,7 @@ fn dot_block<const N: usize>(a: &[i16; N], b: &[i16; N]) -> i32 {
 
 /// The plain dot product loop.
 #[inline(always)]
-fn dot_scalar(a: &[i16], b: &[i16]) -> i32 {
+pub(crate) fn dot_scalar(a: &[i16], b: &[i16]) -> i32 {
     let mut sum = 0_i32;
     for (&x, &y) in a.iter().zip(b) {
         sum = sum.wrapping_add(i32::from(x).wrapping_mul(i32::from(y)));

@@ -2,14 +2,14 @@
 //!
 //! `cargo build --release` targets baseline x86_64 (SSE2), so LLVM may not use the AVX2
 //! instructions nearly every x86_64 host has. The convolution ([`conv2d`](super::conv2d())) is
-//! therefore compiled twice from one `#[inline(always)]` body: as a plain function and inside a
-//! `#[target_feature(enable = "avx2")]` function. The first call asks the CPU which one it can run
+//! therefore compiled twice from one `#[inline(always)]` body, inside a
+//! `#[target_feature(enable = "sse2")]` function and inside a
+//! `#[target_feature(enable = "avx2")]` one, each with its own `pmaddwd` dot products. The first call asks the CPU which one it can run
 //! ([`detected`]: `CPUID` for the AVX and AVX2 bits, `XGETBV` for the operating system's saving of
 //! the YMM registers, both from `core::arch`, so no `std` is needed) and caches the answer in an
 //! atomic; every later call costs one relaxed load and a branch.
 //!
-//! Both versions run the same integer operations on the same values (only the vector width
-//! differs), and the `i32` sums wrap, so the order LLVM adds them in does not matter: the output
+//! Both versions compute the same integer products and sums (only the vector width differs), and the `i32` sums wrap, so the order LLVM adds them in does not matter: the output
 //! bits are the same (tested against each other and against the reference kernel).
 //!
 //! Elsewhere (32-bit Arm, other architectures, or a build whose target already enables AVX2)

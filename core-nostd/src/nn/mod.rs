@@ -58,7 +58,7 @@
 //!
 //! | module | operator | optimized version |
 //! |---|---|---|
-//! | [`conv2d`](mod@conv2d) | convolution, any kernel/stride/zero padding, per-channel requant, fused ReLU | im2col row panel in `i16`, 32-element `i16` dot-product blocks (`pmaddwd` on x86_64), fused requantizer |
+//! | [`conv2d`](mod@conv2d) | convolution, any kernel/stride/zero padding, per-channel requant, fused ReLU | im2col row panel in `i16`, four columns per weight row; x86_64: explicit `pmaddwd` in SSE2 and AVX2 versions chosen at run time ([`dispatch`]); elsewhere 32-element `i16` blocks; fused requantizer |
 //! | [`maxpool`] | max pooling, no padding, floor | contiguous channel runs |
 //! | [`linear`](mod@linear) | fully connected | zero point folded out of the inner loop |
 //! | [`output`] | softmax / sigmoid of the logits in Q15, integer only | (one implementation) |
@@ -73,6 +73,8 @@ pub mod linear;
 pub mod maxpool;
 pub mod output;
 pub mod requant;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use conv2d::{Conv2d, conv2d, conv2d_reference};
 pub use linear::{Linear, linear, linear_reference};
