@@ -42,9 +42,10 @@
 //!   which each target's loops add them); floats appear only in helpers for exporters and hosts
 //!   (`nn::requant::quantize_multiplier`, `nn::Ratio::to_f64`), never on the inference path.
 //! - Every optimized kernel has a plain reference twin, and tests assert they agree bit for bit.
-//! - No `unsafe` except one instruction: with the `dsp` feature on 32-bit Arm, the column
-//!   convolution's dot products use `SMLAD` through inline assembly ([`nn::dsp`] says why), with a
-//!   portable twin.
+//! - No `unsafe` except assembly: with the `dsp` feature on 32-bit Arm, the column convolution's
+//!   inner loop is a hand-written `SMLAD` loop (a naked function over the slices' pointers, bounds
+//!   checked by its safe wrapper) and a few single instructions (`SXTB16`, `SMMULR`) are inline
+//!   assembly ([`nn::dsp`] says why), each with a portable twin.
 #![no_std]
 #![deny(unsafe_code)]
 // Panic-freedom of the library code, checked by clippy (tests may index and unwrap).

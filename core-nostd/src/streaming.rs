@@ -115,9 +115,11 @@ use crate::model::{Layer, MAX_CLASSES, MAX_LAYERS, MAX_STACK, Model, Network};
 use crate::nn::column::{self, Columns};
 use crate::nn::{self, Shape};
 
-/// Default patches per panel of the column convolution ([`StreamConfig::panel_rows`]): 16 keeps
-/// the reference network's workspace at 11.5 KB while preparing each pair of weight rows once per
-/// panel costs under 0.1 instruction per multiply-accumulate on a Cortex-M4.
+/// Default workspace of the column convolution ([`StreamConfig::panel_rows`]): room for 16 raw
+/// patches and a prepared pair of weight rows of the largest layer, 11.5 KB for the reference
+/// network. The kernel widens patches to `i16`, so its largest layer puts 8 in a panel and layers
+/// with smaller patches more (up to [`column::MAX_PANEL_ROWS`]): most layers prepare each pair of
+/// weight rows once or twice per column.
 pub const DEFAULT_PANEL_ROWS: usize = 16;
 
 /// The longest input column any valid model has: [`BINS`] × [`MAX_STACK`] codes.
@@ -126,8 +128,10 @@ pub const MAX_COLUMN_LEN: usize = BINS * MAX_STACK as usize;
 /// How to run a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StreamConfig {
-    /// Patches (output rows) per panel of the column convolution: more is faster (the weights are
-    /// prepared once per panel) and needs more workspace (`Kc` bytes per row, [`workspace_bytes`]).
+    /// The column convolutions' workspace, in raw patches (output rows) of the largest one: `Kc`
+    /// bytes each, plus `4 · Kc` for a prepared pair of weight rows ([`workspace_bytes`]). More is
+    /// faster (the kernel puts as many `i16`-widened patches in a panel as fit, and prepares the
+    /// weights once per panel).
     pub panel_rows: usize,
     /// Optimized or reference kernels (same bits).
     pub kernels: Kernels,

@@ -43,7 +43,7 @@
 use super::conv2d::Conv2d;
 use super::dsp;
 use super::maxpool::MaxPool2d;
-use super::requant::NarrowRequantizer;
+use super::requant::{BoundedRequantizer, NarrowRequantizer};
 use super::{ChannelParams, OutputStage, Shape};
 
 /// Patches of the column convolution's panel are whole words: `K` is rounded up to a multiple of
@@ -53,6 +53,9 @@ pub const COLUMN_PATCH_ALIGN: usize = 4;
 
 /// Most patches in one panel (the accumulators of a panel live on the stack: 8 bytes each).
 pub const MAX_PANEL_ROWS: usize = 64;
+
+/// Largest `|w · x|` of two `i8` codes: bounds the dot products the requantizer sees.
+const MAX_PRODUCT: u32 = 128 * 128;
 
 /// A ring of a layer's most recent input columns: column `x` (each `height × channels` codes,
 /// `[y][c]`) lives in slot `x mod slots`. Which columns are present is the caller's bookkeeping
@@ -87,7 +90,7 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// `K` rounded up to [`COLUMN_PATCH_ALIGN`]: the bytes between patches in [`conv2d_column`]'s
+/// `K` rounded up to [`COLUMN_PATCH_ALIGN`]: the codes of one patch in [`conv2d_column`]'s
 /// panel.
 #[must_use]
 pub const fn column_patch_len(layer: &Conv2d<'_>) -> usize {
@@ -100,14 +103,16 @@ pub const fn column_patch_len(layer: &Conv2d<'_>) -> usize {
     }
 }
 
-/// `u32` words of workspace [`conv2d_column`] needs with `panel_rows` patches per panel:
-/// `(4 + rows) · Kc / 4`, where `rows` is `panel_rows` clamped to `1..=min(Ho, MAX_PANEL_ROWS)`
-/// and rounded up to even (the prepared weight pair and the panel).
+/// `u32` words of workspace [`conv2d_column`] needs with a budget of `panel_rows` raw patches:
+/// `(4 + rows) · Kc / 4` words (`Kc` bytes per raw patch, `4 · Kc` for the prepared weight pair),
+/// where `rows` is `panel_rows` clamped to `1..=min(Ho, MAX_PANEL_ROWS)` and rounded up to even,
+/// and at least `2 · Kc` words (the weight pair and two patches). The kernel widens patches to
+/// `i16` (`2 · Kc` bytes each) and puts as many in a panel as the workspace it is given holds.
 #[must_use]
 pub const fn conv2d_column_workspace(layer: &Conv2d<'_>, panel_rows: usize) -> usize {
-    panel_rows_of(layer, panel_rows)
-        .saturating_add(4)
-        .saturating_mul(column_patch_len(layer) / 4)
+    let rows = panel_rows_of(layer, panel_rows).saturating_add(4);
+    let rows = if rows < 8 { 8 } else { rows };
+    rows.saturating_mul(column_patch_len(layer) / 4)
 }
 
 /// `Σ_k w[o][k]` for every output channel `o` into `sums` (at least `O` long): what
@@ -141,6 +146,23 @@ const fn panel_rows_of(layer: &Conv2d<'_>, panel_rows: usize) -> usize {
         limit
     };
     rows.saturating_add(rows & 1)
+}
+
+/// Widened patches per panel with `available` words of workspace: as many as fit after the
+/// weight pair (`Kc` words; `Kc / 2` words per patch), even, at most `min(Ho, MAX_PANEL_ROWS)`
+/// rounded up to even; `None` when `available` is below [`conv2d_column_workspace`] (which
+/// guarantees two). A layer with small patches thus fills the workspace its network's largest
+/// layer needs, and prepares its weights for fewer, longer panels.
+fn panel_rows_in(layer: &Conv2d<'_>, panel_rows: usize, available: usize) -> Option<usize> {
+    if available < conv2d_column_workspace(layer, panel_rows) {
+        return None;
+    }
+    let kc = column_patch_len(layer);
+    let fit = available
+        .saturating_sub(kc)
+        .checked_div(kc / 2)
+        .unwrap_or(0);
+    Some((fit & !1).min(panel_rows_of(layer, MAX_PANEL_ROWS)).max(2))
 }
 
 /// Output column `ox` of the convolution from the ring `input`, written at
@@ -209,8 +231,8 @@ pub fn conv2d_column_reference(
 /// as [`conv2d_column_reference`].
 ///
 /// `workspace` holds at least [`conv2d_column_workspace`]`(layer, panel_rows)` words (contents
-/// overwritten) and `weight_sums` the layer's [`conv2d_weight_sums`]; with less of either,
-/// nothing is written. Cost: see the module docs.
+/// overwritten; more makes panels longer, up to [`MAX_PANEL_ROWS`]) and `weight_sums` the layer's
+/// [`conv2d_weight_sums`]; with less of either, nothing is written. Cost: see the module docs.
 #[allow(clippy::too_many_arguments)] // The ring, the output column and the two buffers.
 pub fn conv2d_column(
     layer: &Conv2d<'_>,
@@ -226,33 +248,33 @@ pub fn conv2d_column(
     let words = kc / 4;
     let k = layer.patch_len();
     let height = layer.output_shape().height;
-    let rows = panel_rows_of(layer, panel_rows);
     let out_channels = layer.output_shape().channels;
-    let Some((weight_pair, panel)) = workspace.split_at_mut_checked(words.saturating_mul(4)) else {
+    let Some(rows) = panel_rows_in(layer, panel_rows, workspace.len()) else {
         return;
     };
-    let Some(panel) = panel.get_mut(..rows.saturating_mul(words)) else {
+    let Some((weight_pair, panel)) = workspace.split_at_mut_checked(kc) else {
         return;
     };
     let Some(weight_sums) = weight_sums.get(..out_channels) else {
         return;
     };
-    if kc > PATCH_BUFFER {
-        conv2d_column_reference(layer, input, ox, output, stride);
-        return;
-    }
     let quant = layer.quantization();
     let stage = quant.output();
     let zero_point = i32::from(quant.input_zero_point());
+    // |Σ w·x| over K raw codes (K ≤ MAX_PATCH = 2^16, so the bound fits).
+    let bound = u32::try_from(k).map_or(u32::MAX, |k| k.saturating_mul(MAX_PRODUCT));
     let mut accumulators = [[0_i32; 2]; MAX_PANEL_ROWS];
     let mut oy0 = 0;
     while oy0 < height {
         let block = rows.min(height.saturating_sub(oy0));
-        let used = block.saturating_add(block & 1).saturating_mul(words);
-        let panel = panel.get_mut(..used).unwrap_or_default();
+        let even = block.saturating_add(block & 1);
+        let used = even.saturating_mul(words).saturating_mul(2);
+        let Some(panel) = panel.get_mut(..used) else {
+            return;
+        };
         fill_panel(layer, input, ox, oy0, block, panel, words);
         let panel: &[u32] = panel;
-        let accumulators = accumulators.get_mut(..block).unwrap_or_default();
+        let accumulators = accumulators.get_mut(..even).unwrap_or_default();
         let mut channels = layer
             .weights()
             .chunks_exact(k.max(1))
@@ -260,14 +282,15 @@ pub fn conv2d_column(
             .zip(weight_sums)
             .enumerate();
         while let Some((o, ((w0, channel0), &sum0))) = channels.next() {
-            let first = Channel::new(channel0, sum0, zero_point, stage);
+            let first = Channel::new(channel0, sum0, zero_point, bound, stage);
             let second = channels.next().map(|(_, ((w1, channel1), &sum1))| {
-                (w1, Channel::new(channel1, sum1, zero_point, stage))
+                (w1, Channel::new(channel1, sum1, zero_point, bound, stage))
             });
             interleave_weights(w0, second.map(|(w1, _)| w1), weight_pair);
             dsp::dot_panel(weight_pair, panel, accumulators);
             let start = oy0.saturating_mul(stride).saturating_add(o);
             let rows = output.get_mut(start..).unwrap_or_default();
+            let accumulators = accumulators.get(..block).unwrap_or_default();
             store(accumulators, first, second.map(|(_, c)| c), rows, stride);
         }
         oy0 = oy0.saturating_add(block);
@@ -275,29 +298,39 @@ pub fn conv2d_column(
 }
 
 /// One output channel's bias (with the zero point's share folded in) and fused 32-bit
-/// requantizer.
+/// requantizer: the short [`BoundedRequantizer`] when the channel's accumulators are small
+/// enough for it (every channel of a sane model), else [`NarrowRequantizer`].
 #[derive(Clone, Copy)]
-struct Channel {
-    bias: i32,
-    requantizer: NarrowRequantizer,
+enum Channel {
+    Bounded(BoundedRequantizer),
+    Narrow {
+        bias: i32,
+        requantizer: NarrowRequantizer,
+    },
 }
 
 impl Channel {
-    /// `bias − z_in · Σ w`: the accumulator of raw codes plus this is the centred accumulator.
+    /// `bias − z_in · Σ w` (the accumulator of raw codes plus this is the centred accumulator)
+    /// and the requantizer for dot products of raw codes up to `bound` in magnitude.
     #[inline(always)]
-    fn new(params: ChannelParams, weight_sum: i32, zero_point: i32, stage: OutputStage) -> Self {
+    fn new(
+        params: ChannelParams,
+        weight_sum: i32,
+        zero_point: i32,
+        bound: u32,
+        stage: OutputStage,
+    ) -> Self {
         let (min, max) = stage.range();
-        Self {
-            bias: params
-                .bias
-                .wrapping_sub(zero_point.wrapping_mul(weight_sum)),
-            requantizer: NarrowRequantizer::new(
-                params.multiplier,
-                params.shift,
-                stage.zero_point(),
-                min,
-                max,
-            ),
+        let bias = params
+            .bias
+            .wrapping_sub(zero_point.wrapping_mul(weight_sum));
+        let (multiplier, shift, zero) = (params.multiplier, params.shift, stage.zero_point());
+        match BoundedRequantizer::new(bias, bound, multiplier, shift, zero, min, max) {
+            Some(requantizer) => Self::Bounded(requantizer),
+            None => Self::Narrow {
+                bias,
+                requantizer: NarrowRequantizer::new(multiplier, shift, zero, min, max),
+            },
         }
     }
 }
@@ -312,57 +345,64 @@ fn store(
     output: &mut [i8],
     stride: usize,
 ) {
-    store_channel(accumulators, 0, first, output, stride);
+    store_channel::<0>(accumulators, first, output, stride);
     if let Some(second) = second {
-        store_channel(
-            accumulators,
-            1,
-            second,
-            output.get_mut(1..).unwrap_or_default(),
-            stride,
-        );
+        let output = output.get_mut(1..).unwrap_or_default();
+        store_channel::<1>(accumulators, second, output, stride);
     }
 }
 
-/// [`store`] of one channel (`side` 0 or 1 of the accumulator pairs), one channel at a time so
+/// [`store`] of one channel (`SIDE` 0 or 1 of the accumulator pairs), one channel at a time so
 /// that the requantizer's constants stay in registers.
-fn store_channel(
+fn store_channel<const SIDE: usize>(
     accumulators: &[[i32; 2]],
-    side: usize,
     channel: Channel,
     output: &mut [i8],
     stride: usize,
 ) {
-    if channel.requantizer.is_plain() {
-        store_loop::<true>(accumulators, side, channel, output, stride);
-    } else {
-        store_loop::<false>(accumulators, side, channel, output, stride);
+    match channel {
+        Channel::Bounded(requantizer) => {
+            store_bounded::<SIDE>(accumulators, requantizer, output, stride);
+        }
+        Channel::Narrow { bias, requantizer } => {
+            store_narrow::<SIDE>(accumulators, bias, requantizer, output, stride);
+        }
     }
 }
 
-/// The loop of [`store_channel`]; `PLAIN` is [`NarrowRequantizer::is_plain`]. Out of line (see
-/// [`store_channel`]).
+/// One side of an accumulator pair.
+#[inline(always)]
+fn side<const SIDE: usize>(pair: &[i32; 2]) -> i32 {
+    let [first, second] = *pair;
+    if SIDE == 0 { first } else { second }
+}
+
+/// The loop of [`store_channel`] with a [`BoundedRequantizer`]: about 13 instructions per output
+/// on a Cortex-M4. Out of line, so that its constants get the registers.
 #[inline(never)]
-fn store_loop<const PLAIN: bool>(
+fn store_bounded<const SIDE: usize>(
     accumulators: &[[i32; 2]],
-    side: usize,
-    channel: Channel,
+    requantizer: BoundedRequantizer,
     output: &mut [i8],
     stride: usize,
 ) {
-    let mut index = 0_usize;
-    for pair in accumulators {
-        let acc = channel
-            .bias
-            .wrapping_add(pair.get(side).copied().unwrap_or(0));
-        if let Some(slot) = output.get_mut(index) {
-            *slot = if PLAIN {
-                channel.requantizer.apply_plain(acc)
-            } else {
-                channel.requantizer.apply(acc)
-            };
-        }
-        index = index.wrapping_add(stride);
+    for (slot, pair) in output.iter_mut().step_by(stride.max(1)).zip(accumulators) {
+        *slot = requantizer.apply(side::<SIDE>(pair));
+    }
+}
+
+/// The loop of [`store_channel`] with a [`NarrowRequantizer`] (channels with very large biases
+/// or left shifts).
+#[inline(never)]
+fn store_narrow<const SIDE: usize>(
+    accumulators: &[[i32; 2]],
+    bias: i32,
+    requantizer: NarrowRequantizer,
+    output: &mut [i8],
+    stride: usize,
+) {
+    for (slot, pair) in output.iter_mut().step_by(stride.max(1)).zip(accumulators) {
+        *slot = requantizer.apply(bias.wrapping_add(side::<SIDE>(pair)));
     }
 }
 
@@ -411,30 +451,15 @@ fn interleave_weights(first: &[i8], second: Option<&[i8]>, prepared: &mut [u32])
     }
 }
 
-/// Copies one run of `C` codes (a word at a time when `C` is 4, the first layer's case).
-#[inline(always)]
-fn copy_run(destination: &mut [i8], source: &[i8]) {
-    match (
-        <&mut [i8; 4]>::try_from(&mut *destination),
-        <&[i8; 4]>::try_from(source),
-    ) {
-        (Ok(destination), Ok(source)) => *destination = *source,
-        _ => {
-            if destination.len() == source.len() {
-                destination.copy_from_slice(source);
-            }
-        }
-    }
-}
-
-/// Writes the patches of output rows `oy0 .. oy0 + block` of column `ox` into `panel`: patch `j`
-/// in pair block `j / 2` (`2 · words` words), interleaved word by word with its partner, in
-/// OHWI order (`[ky][kx][c]`), raw codes, `z_in` for padding taps, zero past `K`. Each patch is
-/// first assembled contiguously in `patch` (runs of `C` codes, a word at a time when `C` is 4),
-/// then its words are dealt into the pair block.
-fn fill_panel(
+/// Writes the patches of output rows `oy0 .. oy0 + block` of column `ox` into `panel`, widened
+/// to `i16` halves ([`dsp::unpack`]) and paired (see [`dsp`]): patches `2q` and `2q + 1` in pair
+/// block `q` (`4 · words` words), in OHWI order (`[ky][kx][c]`), raw codes, `z_in` for padding
+/// taps (and for the missing partner of an odd last patch), zero past `K`. With `C` a multiple
+/// of 4 (every layer but a one- or two-channel first layer) the runs of `C` codes are copied a
+/// word at a time: a load and two `SXTB16` per word of each patch.
+fn fill_panel<'a>(
     layer: &Conv2d<'_>,
-    input: Columns<'_>,
+    input: Columns<'a>,
     ox: usize,
     oy0: usize,
     block: usize,
@@ -450,10 +475,9 @@ fn fill_panel(
     let [sy, sx] = layer.stride();
     let [py, px] = layer.padding();
     let zero_point = layer.quantization().input_zero_point();
-    let run = channels.max(1);
-    let row = kw.saturating_mul(run);
+    let zero = u32::from_le_bytes([zero_point as u8; 4]);
     // The ring columns under the kernel's tap columns (None: padding columns).
-    let mut columns: [Option<&[i8]>; crate::model::MAX_KERNEL as usize] =
+    let mut columns: [Option<&'a [i8]>; crate::model::MAX_KERNEL as usize] =
         [None; crate::model::MAX_KERNEL as usize];
     for (kx, slot) in columns.iter_mut().enumerate().take(kw) {
         *slot = ox
@@ -463,47 +487,135 @@ fn fill_panel(
             .filter(|&ix| ix < width)
             .map(|ix| input.column(ix));
     }
-    let mut patch = [0_i8; PATCH_BUFFER];
-    let Some(patch) = patch.get_mut(..words.saturating_mul(4)) else {
-        return;
+    let columns = columns.get(..kw).unwrap_or_default();
+    // Input row of tap row ky for output row oy (None: padding).
+    let row_of = |oy: usize, ky: usize| {
+        oy.saturating_mul(sy)
+            .saturating_add(ky)
+            .checked_sub(py)
+            .filter(|&iy| iy < height)
     };
-    for j in 0..block {
-        let y0 = oy0.saturating_add(j).saturating_mul(sy);
-        for (ky, taps) in patch.chunks_exact_mut(row.max(1)).take(kh).enumerate() {
-            let iy = y0
-                .saturating_add(ky)
-                .checked_sub(py)
-                .filter(|&iy| iy < height);
-            let start = iy.map_or(0, |iy| iy.saturating_mul(run));
-            for (destination, column) in taps.chunks_exact_mut(run).zip(&columns) {
-                let source = match (column, iy) {
-                    (Some(column), Some(_)) => column.get(start..start.saturating_add(run)),
-                    _ => None,
-                };
-                match source {
-                    Some(source) => copy_run(destination, source),
-                    None => destination.fill(zero_point),
+    let run_of = |column: Option<&'a [i8]>, iy: Option<usize>| -> Option<&'a [i8]> {
+        let start = iy?.saturating_mul(channels);
+        column?.get(start..start.saturating_add(channels))
+    };
+    let block_len = words.saturating_mul(4).max(1);
+    for (q, pair) in panel.chunks_exact_mut(block_len).enumerate() {
+        let first = q.saturating_mul(2);
+        if first >= block {
+            break;
+        }
+        let (oy_p, has_q) = (oy0.saturating_add(first), first.saturating_add(1) < block);
+        let (slots, _) = pair.as_chunks_mut::<4>();
+        if channels.is_multiple_of(4) {
+            let mut slots = slots.iter_mut();
+            for ky in 0..kh {
+                let iy_p = row_of(oy_p, ky);
+                let iy_q = row_of(oy_p.saturating_add(1), ky).filter(|_| has_q);
+                for &column in columns {
+                    let (run_p, run_q) = (run_of(column, iy_p), run_of(column, iy_q));
+                    fill_runs(&mut slots, run_p, run_q, channels / 4, zero);
                 }
             }
-        }
-        // Deal the patch's words into its side of the pair block.
-        let side = j & 1;
-        let first = (j / 2)
-            .saturating_mul(words)
-            .saturating_mul(2)
-            .saturating_add(side);
-        let (codes, _) = patch.as_chunks::<4>();
-        let slots = panel.get_mut(first..).unwrap_or_default();
-        for (slot, codes) in slots.iter_mut().step_by(2).zip(codes) {
-            *slot = u32::from_le_bytes(codes.map(|c| c as u8));
+        } else {
+            fill_patch_codes(slots, 0, kh, columns, |ky| row_of(oy_p, ky), channels, zero);
+            if has_q {
+                let oy_q = oy_p.saturating_add(1);
+                fill_patch_codes(slots, 2, kh, columns, |ky| row_of(oy_q, ky), channels, zero);
+            } else {
+                for slot in slots.iter_mut() {
+                    let [_, _, e, o] = slot;
+                    [*e, *o] = dsp::unpack(zero);
+                }
+            }
         }
     }
 }
 
-/// Largest patch (`Kc` codes) the optimized column convolution assembles on the stack; layers
-/// with larger patches (up to [`MAX_PATCH`](crate::model::MAX_PATCH) are valid) run the
-/// reference column kernel instead. The two architectures' largest is 576.
-pub const PATCH_BUFFER: usize = 4096;
+/// One tap (a run of `count` words) of both patches of a pair block, from their runs of codes
+/// (`None`: padding, the zero point's word `zero`).
+#[inline(always)]
+fn fill_runs<'s>(
+    slots: &mut impl Iterator<Item = &'s mut [u32; 4]>,
+    run_p: Option<&[i8]>,
+    run_q: Option<&[i8]>,
+    count: usize,
+    zero: u32,
+) {
+    let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
+    match (run_p, run_q) {
+        (Some(p), Some(q)) => {
+            let (p, _) = p.as_chunks::<4>();
+            let (q, _) = q.as_chunks::<4>();
+            for ((p, q), slot) in p.iter().zip(q).zip(slots) {
+                let ([pe, po], [qe, qo]) = (dsp::unpack(word(p)), dsp::unpack(word(q)));
+                *slot = [pe, po, qe, qo];
+            }
+        }
+        _ => {
+            let (p, _) = run_p.unwrap_or_default().as_chunks::<4>();
+            let (q, _) = run_q.unwrap_or_default().as_chunks::<4>();
+            for (i, slot) in slots.take(count).enumerate() {
+                let p = p.get(i).map_or(zero, word);
+                let q = q.get(i).map_or(zero, word);
+                let ([pe, po], [qe, qo]) = (dsp::unpack(p), dsp::unpack(q));
+                *slot = [pe, po, qe, qo];
+            }
+        }
+    }
+}
+
+/// One patch of any channel count, code by code: its words widened into halves `at`, `at + 1`
+/// of `slots` (0: the first patch of the pair block, 2: the second); zero past `K`.
+fn fill_patch_codes(
+    slots: &mut [[u32; 4]],
+    at: usize,
+    kh: usize,
+    columns: &[Option<&[i8]>],
+    row_of: impl Fn(usize) -> Option<usize>,
+    channels: usize,
+    zero: u32,
+) {
+    let zero_point = zero as u8;
+    let mut slots = slots.iter_mut();
+    let mut put = |word: u32| {
+        let Some(slot) = slots.next() else {
+            return false;
+        };
+        let [e, o] = dsp::unpack(word);
+        if let Some([even, odd]) = slot.get_mut(at..at.saturating_add(2)) {
+            (*even, *odd) = (e, o);
+        }
+        true
+    };
+    let (mut word, mut filled) = (0_u32, 0_u32);
+    for ky in 0..kh {
+        let iy = row_of(ky);
+        for column in columns {
+            let start = iy.map(|iy| iy.saturating_mul(channels));
+            let run = match (column, start) {
+                (Some(column), Some(start)) => column.get(start..start.saturating_add(channels)),
+                _ => None,
+            };
+            for c in 0..channels {
+                let code = run
+                    .and_then(|run| run.get(c))
+                    .map_or(zero_point, |&x| x as u8);
+                word |= u32::from(code).wrapping_shl(filled.wrapping_mul(8));
+                filled = filled.wrapping_add(1);
+                if filled == 4 {
+                    put(word);
+                    (word, filled) = (0, 0);
+                }
+            }
+        }
+    }
+    if filled > 0 {
+        put(word);
+    }
+    // Past K (nothing left: Kc is K rounded up to a word).
+    while put(0) {}
+}
 
 /// Output column `ox` of the max pooling from the ring `input`, written at
 /// `output[oy · stride + c]` (reference twin: one value at a time).

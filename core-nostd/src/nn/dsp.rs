@@ -1,14 +1,18 @@
-//! Register-blocked `i8` dot products over word-interleaved operands: the inner loop of the column
-//! convolution ([`super::column`]).
+//! Register-blocked `i8` dot products over operands widened to `i16` halves: the inner loop of the
+//! column convolution ([`super::column`]).
 //!
 //! # Operands
 //!
-//! A word is four `i8`, little-endian. The **panel** holds patches two by two, interleaved word
-//! by word: `[p₀ q₀ p₁ q₁ …]` for patches `p`, `q`. The **weights** of two output channels `a`,
-//! `b` are prepared once per panel by [`unpack_weights`]: per word, its even bytes (0 and 2) and
-//! its odd bytes (1 and 3) as pairs of `i16` halves, `[a₀ₑ a₀ₒ b₀ₑ b₀ₒ a₁ₑ …]`. [`dot_panel`]
-//! gives, for every pair block, the four dot products `a·p, b·p, a·q, b·q`: every word loaded
-//! feeds two multiply-accumulates, and one pointer walks each operand.
+//! A word is four `i8`, little-endian. [`unpack`] widens it to two words of two sign-extended
+//! `i16` halves each: `even(x)` holds bytes 0 and 2 (low, high half), `odd(x)` bytes 1 and 3. Both
+//! operands of [`dot_panel`] are stored widened, so that its loop only loads and multiplies:
+//!
+//! - the **weights** of two output channels `a`, `b`: per word `i` of a row, the four words
+//!   `[even(aᵢ), odd(aᵢ), even(bᵢ), odd(bᵢ)]` ([`unpack_weights`]), `4 · n` words for `n`-word rows;
+//! - the **panel**: patches two by two in **pair blocks** of `4 · n` words, per word `i`
+//!   `[even(pᵢ), odd(pᵢ), even(qᵢ), odd(qᵢ)]` for patches `p`, `q`.
+//!
+//! [`dot_panel`] gives, for every pair block, the four dot products `a·p, b·p, a·q, b·q`.
 //!
 //! # Two implementations of one arithmetic
 //!
@@ -16,46 +20,69 @@
 //! sums do not depend on the order of their terms, so both implementations give the same bits
 //! (see [the scheme](super)):
 //!
-//! - **Portable** (every target, and 32-bit Arm without the `dsp` feature): byte loops.
-//! - **`dsp` feature on 32-bit Arm** (Armv7E-M: Cortex-M4, M7): `SXTB16` sign-extends bytes 0
-//!   and 2 of a patch word into the two 16-bit halves of a register and `SXTB16 …, ROR #8` bytes 1
-//!   and 3; `SMLAD` multiplies and accumulates both halves at once against the matching weight
-//!   halves, so the even bytes meet the even bytes and the odd the odd: exactly the four products
-//!   of the word. Per 16 MACs: the four weight halves (two `LDRD`), the two patch words (one
-//!   `LDRD`), 4 `SXTB16`, 8 `SMLAD`, the loop's count and branch: 17 instructions, about 1.06 per
-//!   MAC, with 13 registers live (four accumulators, two pointers, the count, four weight halves,
-//!   two patch halves).
+//! - **Portable** (every target, and 32-bit Arm without the `dsp` feature): plain loops.
+//! - **`dsp` feature on 32-bit Arm** (Armv7E-M: Cortex-M4, M7): one hand-written loop. `SMLAD`
+//!   multiplies the two halves of a weight word by the two halves of a patch word and adds both
+//!   products to an accumulator, so per word of the rows (16 multiply-accumulates: two channels ×
+//!   two patches × four bytes) the loop runs four `LDRD` (the four weight halves, the four halves
+//!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per two
+//!   words, **0.81 instructions per MAC**, and about 14 instructions per pair block (first word
+//!   with `SMUAD`, the four results stored with one `STM`). It keeps 13 registers busy (four
+//!   accumulators, six operands, two pointers, the count), more than the compiler finds beside
+//!   the frame pointer `r7`, which is why it is a naked function (it saves and restores the
+//!   callee-saved registers, `r7` included, itself).
 //!
-//! # Why inline assembly
+//! # Why assembly
 //!
 //! Stable Rust has no DSP intrinsics (`core::arch::arm::__smlad` and `__sxtb16` are unstable), and
-//! LLVM's ARM parallel-DSP pass forms `SMLAD` only from `i16` loads used once, so it cannot share
-//! a loaded word between two products or sign-extend bytes in pairs. The best pure-Rust loops
-//! measured 2.25 instructions per MAC in their inner loop on thumbv7em, before the cost of widening
-//! the operands to `i16`. The assembly is two single instructions, `SXTB16` and `SMLAD`: no memory
-//! access, no stack, no state but the sticky `Q` flag `SMLAD` may set (never here: each product of
-//! two `i8` is at most 2^14).
+//! LLVM's ARM parallel-DSP pass forms `SMLAD` only from `i16` loads used once. A Rust loop over
+//! one-instruction `asm!` wrappers measured 21 instructions per 16 MACs (the compiler spilled an
+//! accumulator); this loop runs 13 per 16.
 //!
 //! Enable `dsp` only for targets that have the DSP extension (thumbv7em-*); on other Arm targets
 //! (thumbv6m, thumbv7m) these instructions do not exist and the build fails to assemble.
 
+/// A word of four `i8` as `[even(x), odd(x)]`: bytes 0 and 2, then bytes 1 and 3, each pair
+/// sign-extended into the low and high `i16` halves of a word (`SXTB16`, `SXTB16 … ROR #8`: two
+/// instructions on a Cortex-M4 with the `dsp` feature).
+#[inline(always)]
+#[must_use]
+pub fn unpack(x: u32) -> [u32; 2] {
+    imp::unpack(x)
+}
+
 /// The weight words `a` and `b` (four `i8` each, of two output channels) as the four words
-/// [`dot_panel`] reads: `[even(a), odd(a), even(b), odd(b)]`, where `even(x)` holds bytes 0 and
-/// 2 of `x` sign-extended to `i16` (low, high half) and `odd(x)` bytes 1 and 3.
+/// [`dot_panel`] reads: `[even(a), odd(a), even(b), odd(b)]` (see [`unpack`]).
 #[inline(always)]
 #[must_use]
 pub fn unpack_weights(a: u32, b: u32) -> [u32; 4] {
-    imp::unpack_weights(a, b)
+    let [ae, ao] = unpack(a);
+    let [be, bo] = unpack(b);
+    [ae, ao, be, bo]
 }
 
-/// For every pair block of `panel` (`2 · n` words: two patches interleaved by word) the dot
-/// products with the two weight rows prepared in `weights` (`4 · n` words, see
-/// [`unpack_weights`]): `out[2q] = [a·p, b·p]`, `out[2q + 1] = [a·q, b·q]` for block `q` with
-/// patches `p`, `q` and rows `a`, `b`. Stops at the shorter of the blocks and `out`. Cost: `8 · n`
-/// `SMLAD` per block on a Cortex-M4.
+/// `(a · b + 2^31) >> 32`: the high word of the product, rounded to nearest with ties toward +∞
+/// (`SMMULR`, one instruction on a Cortex-M4 with the `dsp` feature).
+#[inline(always)]
+#[must_use]
+pub fn multiply_high_rounded(a: i32, b: i32) -> i32 {
+    imp::multiply_high_rounded(a, b)
+}
+
+/// For every pair block of `panel` (`4 · n` words, see the [module docs](self)) the dot products
+/// with the two weight rows prepared in `weights` (`4 · n` words): `out[2q] = [a·p, b·p]`,
+/// `out[2q + 1] = [a·q, b·q]` for block `q` with patches `p`, `q` and rows `a`, `b`. Stops at
+/// the shorter of the blocks and `out` (an odd `out` gets the `p` pair of its last block); with
+/// no weight words it writes nothing. Cost on a Cortex-M4 with `dsp`: 13 instructions per 16
+/// MACs and about 14 per block.
 #[inline(always)]
 pub fn dot_panel(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
     imp::dot_panel(weights, panel, out);
+}
+
+/// The signed halves of a word: `[low, high]`.
+const fn halves(x: u32) -> [i32; 2] {
+    [x as u16 as i16 as i32, (x >> 16) as u16 as i16 as i32]
 }
 
 /// Bytes 0 and 2 (`shift` 0) or 1 and 3 (`shift` 8) of `x` as sign-extended halves of a word.
@@ -66,35 +93,32 @@ fn halves_of(x: u32, shift: u32) -> u32 {
     u32::from(i16::from(lo as i8) as u16) | (u32::from(i16::from(hi as i8) as u16) << 16)
 }
 
-/// The signed halves of a word: `[low, high]`.
-fn halves(x: u32) -> [i32; 2] {
-    [
-        i32::from(x as u16 as i16),
-        i32::from((x >> 16) as u16 as i16),
-    ]
-}
-
-/// The definition, one product at a time (reference twin of [`dot_panel`]): weight byte `j` of
-/// word `i` of row `r` is half `j / 2` of `weights[4i + 2r + j % 2]`, patch byte `j` of word `i`
-/// of patch `s` is byte `j` of `block[2i + s]`.
+/// The definition, one product at a time (reference twin of [`dot_panel`]): half `h` of weight
+/// word `4i + 2r + e` (row `r`, parity `e`) times half `h` of panel word `4i + 2s + e` of the
+/// block (patch `s`), summed over `i`, `e` and `h`.
 pub fn dot_panel_reference(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
     let words = weights.len() / 4;
-    let block_len = words.saturating_mul(2).max(1);
-    for (block, pair) in panel.chunks_exact(block_len).zip(out.chunks_mut(2)) {
-        for (s, acc) in pair.iter_mut().enumerate() {
+    let Some(block_len) = words.checked_mul(4).filter(|&n| n > 0) else {
+        return;
+    };
+    for (q, block) in panel.chunks_exact(block_len).enumerate() {
+        for s in 0..2_usize {
+            let Some(acc) = out.get_mut(q.saturating_mul(2).saturating_add(s)) else {
+                return;
+            };
             for (r, sum) in acc.iter_mut().enumerate() {
                 *sum = 0;
                 for i in 0..words {
-                    let at = i.saturating_mul(2).saturating_add(s);
-                    let patch = block.get(at).copied().unwrap_or(0).to_le_bytes();
-                    for (j, &code) in patch.iter().enumerate() {
-                        let at = i
-                            .saturating_mul(4)
-                            .saturating_add(r.saturating_mul(2))
-                            .saturating_add(j % 2);
-                        let word = weights.get(at).copied().unwrap_or(0);
-                        let weight = halves(word).get(j / 2).copied().unwrap_or(0);
-                        *sum = sum.wrapping_add(weight.wrapping_mul(i32::from(code as i8)));
+                    for e in 0..2_usize {
+                        let base = i.saturating_mul(4).saturating_add(e);
+                        let w = weights
+                            .get(base.saturating_add(r.saturating_mul(2)))
+                            .copied();
+                        let p = block.get(base.saturating_add(s.saturating_mul(2))).copied();
+                        let (w, p) = (halves(w.unwrap_or(0)), halves(p.unwrap_or(0)));
+                        for (x, y) in w.iter().zip(&p) {
+                            *sum = sum.wrapping_add(x.wrapping_mul(*y));
+                        }
                     }
                 }
             }
@@ -102,17 +126,35 @@ pub fn dot_panel_reference(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]])
     }
 }
 
+/// How many full pair blocks both `panel` and `out` hold for `words`-word rows, and whether an
+/// odd `out` has one more block with one output (`(blocks, tail)`).
+fn block_counts(words: usize, panel: &[u32], out: &[[i32; 2]]) -> (usize, bool) {
+    let in_panel = panel
+        .len()
+        .checked_div(words.saturating_mul(4))
+        .unwrap_or(0);
+    let in_out = out.len() / 2;
+    let blocks = in_panel.min(in_out);
+    (
+        blocks,
+        in_panel > blocks && out.len() > blocks.saturating_mul(2),
+    )
+}
+
 #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
 mod imp {
-    use super::{halves, halves_of};
+    use super::{block_counts, halves, halves_of};
 
-    pub(super) fn unpack_weights(a: u32, b: u32) -> [u32; 4] {
-        [
-            halves_of(a, 0),
-            halves_of(a, 8),
-            halves_of(b, 0),
-            halves_of(b, 8),
-        ]
+    pub(super) fn unpack(x: u32) -> [u32; 2] {
+        [halves_of(x, 0), halves_of(x, 8)]
+    }
+
+    pub(super) fn multiply_high_rounded(a: i32, b: i32) -> i32 {
+        // |a · b| ≤ 2^62: no overflow of the sum, and the high word is an i32.
+        (i64::from(a)
+            .wrapping_mul(i64::from(b))
+            .wrapping_add(1 << 31)
+            >> 32) as i32
     }
 
     /// `lo(x)·lo(y) + hi(x)·hi(y)` on the signed halves (what one `SMLAD` adds).
@@ -123,117 +165,199 @@ mod imp {
         x0.wrapping_mul(y0).wrapping_add(x1.wrapping_mul(y1))
     }
 
+    /// The four sums of one pair block.
+    #[inline(always)]
+    fn block_dots(rows: &[[u32; 4]], block: &[u32]) -> [[i32; 2]; 2] {
+        let (patches, _) = block.as_chunks::<4>();
+        let (mut a, mut b, mut c, mut d) = (0_i32, 0_i32, 0_i32, 0_i32);
+        for (&[ae, ao, be, bo], &[ue, uo, ve, vo]) in rows.iter().zip(patches) {
+            a = a.wrapping_add(dual(ae, ue)).wrapping_add(dual(ao, uo));
+            b = b.wrapping_add(dual(be, ue)).wrapping_add(dual(bo, uo));
+            c = c.wrapping_add(dual(ae, ve)).wrapping_add(dual(ao, vo));
+            d = d.wrapping_add(dual(be, ve)).wrapping_add(dual(bo, vo));
+        }
+        [[a, b], [c, d]]
+    }
+
     pub(super) fn dot_panel(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
         let (rows, _) = weights.as_chunks::<4>();
-        let block_len = rows.len().saturating_mul(2).max(1);
-        for (block, pair) in panel.chunks_exact(block_len).zip(out.chunks_mut(2)) {
-            let (patches, _) = block.as_chunks::<2>();
-            let (mut a, mut b, mut c, mut d) = (0_i32, 0_i32, 0_i32, 0_i32);
-            for (&[ae, ao, be, bo], &[u, v]) in rows.iter().zip(patches) {
-                let (ue, uo, ve, vo) = (
-                    halves_of(u, 0),
-                    halves_of(u, 8),
-                    halves_of(v, 0),
-                    halves_of(v, 8),
-                );
-                a = a.wrapping_add(dual(ae, ue)).wrapping_add(dual(ao, uo));
-                b = b.wrapping_add(dual(be, ue)).wrapping_add(dual(bo, uo));
-                c = c.wrapping_add(dual(ae, ve)).wrapping_add(dual(ao, vo));
-                d = d.wrapping_add(dual(be, ve)).wrapping_add(dual(bo, vo));
-            }
-            if let [first, second] = pair {
-                *first = [a, b];
-                *second = [c, d];
-            } else if let [first] = pair {
-                *first = [a, b];
-            }
+        let (blocks, tail) = block_counts(rows.len(), panel, out);
+        let block_len = rows.len().saturating_mul(4).max(1);
+        let mut blocks_of = panel.chunks_exact(block_len);
+        let (pairs, last) = out.as_chunks_mut::<2>();
+        for (pair, block) in pairs.iter_mut().zip(blocks_of.by_ref()).take(blocks) {
+            *pair = block_dots(rows, block);
+        }
+        if tail && let (Some(block), Some(first)) = (blocks_of.next(), last.first_mut()) {
+            *first = block_dots(rows, block)[0];
         }
     }
 }
 
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 mod imp {
-    /// `acc + lo(a)·lo(b) + hi(a)·hi(b)` on the signed 16-bit halves: the `SMLAD` instruction.
+    use super::block_counts;
+
+    /// `(a · b + 2^31) >> 32`: `SMMULR`.
     #[inline(always)]
-    fn smlad(acc: i32, a: u32, b: u32) -> i32 {
+    pub(super) fn multiply_high_rounded(a: i32, b: i32) -> i32 {
         let out: i32;
-        // SAFETY: SMLAD reads three registers and writes one; it touches no memory and no stack
-        // (`nomem`, `nostack`) and depends only on its inputs (`pure`). It may set the sticky Q
-        // flag, so `preserves_flags` is not claimed.
+        // SAFETY: one instruction, two registers in, one out; no memory, no stack, no flags.
         #[allow(unsafe_code)]
         unsafe {
             core::arch::asm!(
-                "smlad {out}, {a}, {b}, {acc}",
+                "smmulr {out}, {a}, {b}",
                 out = lateout(reg) out,
                 a = in(reg) a,
                 b = in(reg) b,
-                acc = in(reg) acc,
-                options(pure, nomem, nostack),
-            );
-        }
-        out
-    }
-
-    /// Bytes 0 and 2 of `x` sign-extended into the low and high halves: `SXTB16`.
-    #[inline(always)]
-    fn even(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: one register in, one out; no memory, no stack, no flags.
-        #[allow(unsafe_code)]
-        unsafe {
-            core::arch::asm!(
-                "sxtb16 {out}, {x}",
-                out = lateout(reg) out,
-                x = in(reg) x,
                 options(pure, nomem, nostack, preserves_flags),
             );
         }
         out
     }
 
-    /// Bytes 1 and 3 of `x` sign-extended into the low and high halves: `SXTB16 …, ROR #8`.
+    /// `[even(x), odd(x)]`: `SXTB16` and `SXTB16 …, ROR #8`.
     #[inline(always)]
-    fn odd(x: u32) -> u32 {
-        let out: u32;
-        // SAFETY: one register in, one out; no memory, no stack, no flags.
+    pub(super) fn unpack(x: u32) -> [u32; 2] {
+        let (even, odd): (u32, u32);
+        // SAFETY: two instructions, one register in, two out; no memory, no stack, no flags.
         #[allow(unsafe_code)]
         unsafe {
             core::arch::asm!(
-                "sxtb16 {out}, {x}, ror #8",
-                out = lateout(reg) out,
+                "sxtb16 {even}, {x}",
+                "sxtb16 {odd}, {x}, ror #8",
+                even = out(reg) even,
+                odd = lateout(reg) odd,
                 x = in(reg) x,
                 options(pure, nomem, nostack, preserves_flags),
             );
         }
-        out
+        [even, odd]
     }
 
-    pub(super) fn unpack_weights(a: u32, b: u32) -> [u32; 4] {
-        [even(a), odd(a), even(b), odd(b)]
+    /// One word of the rows against one word of the pair block: the weight pointer `r0`, the
+    /// panel pointer `r2`; accumulators `r3` (a·p), `r4` (b·p), `r5` (a·q), `r6` (b·q); operands
+    /// `r8`–`r9` (weight halves), `r10`–`r11` (p), `r12`–`lr` (q).
+    macro_rules! word {
+        () => {
+            concat!(
+                "ldrd r8, r9, [r0], #8\n",
+                "ldrd r10, r11, [r2], #8\n",
+                "ldrd r12, lr, [r2], #8\n",
+                "smlad r3, r8, r10, r3\n",
+                "smlad r3, r9, r11, r3\n",
+                "smlad r5, r8, r12, r5\n",
+                "smlad r5, r9, lr, r5\n",
+                "ldrd r8, r9, [r0], #8\n",
+                "smlad r4, r8, r10, r4\n",
+                "smlad r4, r9, r11, r4\n",
+                "smlad r6, r8, r12, r6\n",
+                "smlad r6, r9, lr, r6\n",
+            )
+        };
     }
 
-    // Out of line, so that the loop gets the registers to itself (inlined into the column kernel,
-    // LLVM spilled accumulators to the stack inside the loop).
-    #[inline(never)]
+    /// `blocks ≥ 1` pair blocks of `words ≥ 1` words against the prepared weights; four `i32` per
+    /// block to `out`.
+    ///
+    /// # Safety
+    ///
+    /// `weights` readable for `4 · words` words, `panel` for `4 · words · blocks` words, `out`
+    /// writable for `4 · blocks` `i32`, all word-aligned; `words ≥ 1`, `blocks ≥ 1`.
+    #[unsafe(naked)]
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn dot_blocks(
+        weights: *const u32,
+        words: usize,
+        panel: *const u32,
+        blocks: usize,
+        out: *mut i32,
+    ) {
+        core::arch::naked_asm!(
+            // AAPCS: r0–r3 the first four arguments, `out` on the stack; r4–r11 callee-saved.
+            "push {{r4-r11, lr}}",
+            "ldr r7, [sp, #36]",
+            // [sp] weights, [sp, #4] words, [sp, #8] blocks left.
+            "push {{r0, r1, r3}}",
+            "2:",
+            "ldr r0, [sp]",
+            "ldr r1, [sp, #4]",
+            // The first word multiplies without accumulating (no accumulator to clear).
+            "ldrd r8, r9, [r0], #8",
+            "ldrd r10, r11, [r2], #8",
+            "ldrd r12, lr, [r2], #8",
+            "smuad r3, r8, r10",
+            "smlad r3, r9, r11, r3",
+            "smuad r5, r8, r12",
+            "smlad r5, r9, lr, r5",
+            "ldrd r8, r9, [r0], #8",
+            "smuad r4, r8, r10",
+            "smlad r4, r9, r11, r4",
+            "smuad r6, r8, r12",
+            "smlad r6, r9, lr, r6",
+            // words − 1 left: an odd one alone, then two per iteration.
+            "subs r1, r1, #1",
+            "lsrs r1, r1, #1",
+            "bcc 3f",
+            word!(),
+            "3:",
+            "cbz r1, 5f",
+            "4:",
+            word!(),
+            word!(),
+            "subs r1, r1, #1",
+            "bne 4b",
+            "5:",
+            "stmia r7!, {{r3, r4, r5, r6}}",
+            "ldr r1, [sp, #8]",
+            "subs r1, r1, #1",
+            "str r1, [sp, #8]",
+            "bne 2b",
+            "add sp, sp, #12",
+            "pop {{r4-r11, pc}}",
+        );
+    }
+
     pub(super) fn dot_panel(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
-        let (rows, _) = weights.as_chunks::<4>();
-        let block_len = rows.len().saturating_mul(2).max(1);
-        for (block, pair) in panel.chunks_exact(block_len).zip(out.chunks_mut(2)) {
-            let (patches, _) = block.as_chunks::<2>();
-            let (mut a, mut b, mut c, mut d) = (0, 0, 0, 0);
-            for (&[ae, ao, be, bo], &[u, v]) in rows.iter().zip(patches) {
-                let (ue, uo) = (even(u), odd(u));
-                a = smlad(smlad(a, ae, ue), ao, uo);
-                b = smlad(smlad(b, be, ue), bo, uo);
-                let (ve, vo) = (even(v), odd(v));
-                c = smlad(smlad(c, ae, ve), ao, vo);
-                d = smlad(smlad(d, be, ve), bo, vo);
+        let words = weights.len() / 4;
+        if words == 0 {
+            return;
+        }
+        let (blocks, tail) = block_counts(words, panel, out);
+        if blocks > 0 {
+            // SAFETY: `weights` holds 4·words words; `panel` holds at least `blocks` blocks of
+            // 4·words words and `out` at least 2·blocks pairs (block_counts); `&[u32]` and
+            // `[[i32; 2]]` are word-aligned; words, blocks ≥ 1.
+            #[allow(unsafe_code)]
+            unsafe {
+                dot_blocks(
+                    weights.as_ptr(),
+                    words,
+                    panel.as_ptr(),
+                    blocks,
+                    out.as_mut_ptr().cast(),
+                );
             }
-            if let [first, second] = pair {
-                *first = [a, b];
-                *second = [c, d];
-            } else if let [first] = pair {
-                *first = [a, b];
+        }
+        if tail {
+            let start = blocks.saturating_mul(words).saturating_mul(4);
+            let mut pair = [[0_i32; 2]; 2];
+            if let (Some(block), Some(first)) =
+                (panel.get(start..), out.get_mut(blocks.saturating_mul(2)))
+            {
+                // SAFETY: as above for one block: `block` holds at least 4·words words
+                // (block_counts saw one more block), `pair` four i32.
+                #[allow(unsafe_code)]
+                unsafe {
+                    dot_blocks(
+                        weights.as_ptr(),
+                        words,
+                        block.as_ptr(),
+                        1,
+                        pair.as_mut_ptr().cast(),
+                    );
+                }
+                *first = pair[0];
             }
         }
     }
@@ -259,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn panel_dots_equal_the_reference() {
+    fn panel_dots_equal_the_reference_and_the_byte_products() {
         for n in 1..20 {
             for blocks in 0..4 {
                 let rows = words(2 * n, 7 + n as u32);
@@ -267,20 +391,28 @@ mod tests {
                     .chunks_exact(2)
                     .flat_map(|pair| unpack_weights(pair[0], pair[1]))
                     .collect();
-                let panel = words(2 * n * blocks, 99 + blocks as u32);
+                let raw = words(2 * n * blocks, 99 + blocks as u32);
+                let panel: Vec<u32> = raw
+                    .chunks_exact(2)
+                    .flat_map(|pair| unpack_weights(pair[0], pair[1]))
+                    .collect();
+                for outputs in [2 * blocks, (2 * blocks).saturating_sub(1), 2 * blocks + 3] {
+                    let mut want = vec![[0x5555_i32; 2]; outputs];
+                    dot_panel_reference(&weights, &panel, &mut want);
+                    let mut got = vec![[0x5555_i32; 2]; outputs];
+                    dot_panel(&weights, &panel, &mut got);
+                    assert_eq!(got, want, "{n} words, {blocks} blocks, {outputs} outputs");
+                }
                 let mut want = vec![[0x5555_i32; 2]; 2 * blocks];
                 dot_panel_reference(&weights, &panel, &mut want);
-                let mut got = vec![[0x1234_i32; 2]; 2 * blocks];
-                dot_panel(&weights, &panel, &mut got);
-                assert_eq!(got, want, "{n} words, {blocks} blocks");
-                // Against plain byte products.
+                // Against plain byte products: patch s of block q is word 2i + s of its raw block.
                 for (q, pair) in want.chunks(2).enumerate() {
                     for (s, acc) in pair.iter().enumerate() {
                         for (r, &sum) in acc.iter().enumerate() {
                             let mut expected = 0_i32;
                             for i in 0..n {
                                 let w = rows[2 * i + r].to_le_bytes();
-                                let p = panel[q * 2 * n + 2 * i + s].to_le_bytes();
+                                let p = raw[q * 2 * n + 2 * i + s].to_le_bytes();
                                 for j in 0..4 {
                                     expected += i32::from(w[j] as i8) * i32::from(p[j] as i8);
                                 }
@@ -294,6 +426,15 @@ mod tests {
     }
 
     #[test]
+    fn no_weight_words_write_nothing() {
+        let mut out = [[7_i32; 2]; 2];
+        dot_panel(&[], &[1, 2, 3, 4], &mut out);
+        assert_eq!(out, [[7; 2]; 2]);
+        dot_panel_reference(&[], &[1, 2, 3, 4], &mut out);
+        assert_eq!(out, [[7; 2]; 2]);
+    }
+
+    #[test]
     fn unpacking_splits_even_and_odd_bytes() {
         let a = u32::from_le_bytes([1, 0xFE, 3, 0x80]); // 1, −2, 3, −128
         let b = u32::from_le_bytes([0x7F, 5, 0xFF, 6]); // 127, 5, −1, 6
@@ -302,5 +443,28 @@ mod tests {
         assert_eq!(halves(ao), [-2, -128]);
         assert_eq!(halves(be), [127, -1]);
         assert_eq!(halves(bo), [5, 6]);
+        assert_eq!(unpack(a), [ae, ao]);
+    }
+
+    #[test]
+    fn multiply_high_rounded_is_the_rounded_high_word() {
+        let values = [
+            0,
+            1,
+            -1,
+            2,
+            i32::MAX,
+            i32::MIN,
+            1 << 30,
+            -(1 << 30),
+            12345,
+            -98765,
+        ];
+        for &a in &values {
+            for &b in &values {
+                let exact = (i128::from(a) * i128::from(b) + (1 << 31)).div_euclid(1 << 32);
+                assert_eq!(i128::from(multiply_high_rounded(a, b)), exact, "{a} {b}");
+            }
+        }
     }
 }
