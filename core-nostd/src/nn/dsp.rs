@@ -25,9 +25,9 @@
 //!   multiplies the two halves of a weight word by the two halves of a patch word and adds both
 //!   products to an accumulator, so per word of the rows (16 multiply-accumulates: two channels ×
 //!   two patches × four bytes) the loop runs four `LDRD` (the four weight halves, the four halves
-//!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per two
-//!   words, **0.81 instructions per MAC**, and about 14 instructions per pair block (first word
-//!   with `SMUAD`, the four results stored with one `STM`). It keeps 13 registers busy (four
+//!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per four
+//!   words, **0.78 instructions per MAC**, and about 18 instructions per pair block (first word
+//!   with `SMUAD`, the remainder of the count modulo 4, the four results stored with one `STM`). It keeps 13 registers busy (four
 //!   accumulators, six operands, two pointers, the count), more than the compiler finds beside
 //!   the frame pointer `r7`, which is why it is a naked function (it saves and restores the
 //!   callee-saved registers, `r7` included, itself).
@@ -37,7 +37,7 @@
 //! Stable Rust has no DSP intrinsics (`core::arch::arm::__smlad` and `__sxtb16` are unstable), and
 //! LLVM's ARM parallel-DSP pass forms `SMLAD` only from `i16` loads used once. A Rust loop over
 //! one-instruction `asm!` wrappers measured 21 instructions per 16 MACs (the compiler spilled an
-//! accumulator); this loop runs 13 per 16.
+//! accumulator); this loop runs 12.5 per 16.
 //!
 //! Enable `dsp` only for targets that have the DSP extension (thumbv7em-*); on other Arm targets
 //! (thumbv6m, thumbv7m) these instructions do not exist and the build fails to assemble.
@@ -61,6 +61,34 @@ pub fn unpack_weights(a: u32, b: u32) -> [u32; 4] {
     [ae, ao, be, bo]
 }
 
+/// [`unpack_weights`] of two rows of weight words (`a[i]`, `b[i]`: four `i8` each) into `out`,
+/// as far as the shortest of the three goes. Cost on a Cortex-M4 with `dsp`: 9 instructions per
+/// word (two loads, four `SXTB16`, one `STM`, the loop).
+#[inline(always)]
+pub fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
+    imp::unpack_weight_rows(a, b, out);
+}
+
+/// The column kernel's store loop: `output[j · stride] = requantize(sums[j][side])` for every `j`
+/// whose output index lies in `output` (`side` 0 or 1; larger reads as 1).
+///
+/// `requantize` is [`BoundedRequantizer::apply`](super::requant::BoundedRequantizer::apply) and
+/// `constants` its fields `[2 · bias, M, round, e, min, max]`: the portable path calls
+/// `requantize`, the `dsp` path on 32-bit Arm runs the same arithmetic in one assembly loop (`ADD`
+/// of the doubled sum to `2 · bias`, `SMMULR`, the rounding `ADD`s, `ASR`, the clamp, `STRB`):
+/// 14 instructions per output when `max` is 127 (the clamp's top is then `SSAT`), 16 otherwise.
+#[inline(always)]
+pub fn requantize_rows(
+    sums: &[[i32; 2]],
+    side: usize,
+    constants: [i32; 6],
+    output: &mut [i8],
+    stride: usize,
+    requantize: impl Fn(i32) -> i8,
+) {
+    imp::requantize_rows(sums, side.min(1), constants, output, stride, requantize);
+}
+
 /// `(a · b + 2^31) >> 32`: the high word of the product, rounded to nearest with ties toward +∞
 /// (`SMMULR`, one instruction on a Cortex-M4 with the `dsp` feature).
 #[inline(always)]
@@ -73,8 +101,8 @@ pub fn multiply_high_rounded(a: i32, b: i32) -> i32 {
 /// with the two weight rows prepared in `weights` (`4 · n` words): `out[2q] = [a·p, b·p]`,
 /// `out[2q + 1] = [a·q, b·q]` for block `q` with patches `p`, `q` and rows `a`, `b`. Stops at
 /// the shorter of the blocks and `out` (an odd `out` gets the `p` pair of its last block); with
-/// no weight words it writes nothing. Cost on a Cortex-M4 with `dsp`: 13 instructions per 16
-/// MACs and about 14 per block.
+/// no weight words it writes nothing. Cost on a Cortex-M4 with `dsp`: 12.5 instructions per 16
+/// MACs and about 18 per block.
 #[inline(always)]
 pub fn dot_panel(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
     imp::dot_panel(weights, panel, out);
@@ -147,6 +175,30 @@ mod imp {
 
     pub(super) fn unpack(x: u32) -> [u32; 2] {
         [halves_of(x, 0), halves_of(x, 8)]
+    }
+
+    pub(super) fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
+        let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
+        for (slot, (a, b)) in out.iter_mut().zip(a.iter().zip(b)) {
+            *slot = super::unpack_weights(word(a), word(b));
+        }
+    }
+
+    pub(super) fn requantize_rows(
+        sums: &[[i32; 2]],
+        side: usize,
+        _constants: [i32; 6],
+        output: &mut [i8],
+        stride: usize,
+        requantize: impl Fn(i32) -> i8,
+    ) {
+        let mut index = 0_usize;
+        for &[first, second] in sums {
+            if let Some(slot) = output.get_mut(index) {
+                *slot = requantize(if side == 0 { first } else { second });
+            }
+            index = index.wrapping_add(stride);
+        }
     }
 
     pub(super) fn multiply_high_rounded(a: i32, b: i32) -> i32 {
@@ -235,6 +287,138 @@ mod imp {
         [even, odd]
     }
 
+    /// The store loop of [`super::requantize_rows`]: `count ≥ 1` outputs, the sums every 8 bytes
+    /// from `sums`, the codes every `stride` bytes from `out`; `constants` as there. `SAT`: the
+    /// clamp's top is 127 (`SSAT`).
+    ///
+    /// # Safety
+    ///
+    /// `sums` readable at `sums + 8j` and `out` writable at `out + j · stride` for `j < count`,
+    /// `sums` and `constants` word-aligned; `count ≥ 1`.
+    macro_rules! requantize_loop {
+        ($name:ident, $($clamp:literal),+) => {
+            #[unsafe(naked)]
+            #[allow(unsafe_code)]
+            unsafe extern "C" fn $name(
+                sums: *const i32,
+                count: usize,
+                constants: *const i32,
+                out: *mut i8,
+                stride: usize,
+            ) {
+                core::arch::naked_asm!(
+                    "push {{r4-r11, lr}}",
+                    "ldr r12, [sp, #36]",
+                    // r4 2·bias, r5 M, r6 round, r8 e, r9 min, r10 max.
+                    "ldm r2, {{r4, r5, r6, r8, r9, r10}}",
+                    "2:",
+                    "ldr r2, [r0], #8",
+                    "add.w r2, r4, r2, lsl #1",
+                    "smmulr r2, r2, r5",
+                    "add.w r11, r6, r2, asr #31",
+                    "add r2, r2, r11",
+                    "asr.w r2, r2, r8",
+                    "cmp r2, r9",
+                    "it lt",
+                    "movlt r2, r9",
+                    $($clamp,)+
+                    "strb r2, [r3]",
+                    "add r3, r3, r12",
+                    "subs r1, r1, #1",
+                    "bne 2b",
+                    "pop {{r4-r11, pc}}",
+                );
+            }
+        };
+    }
+
+    requantize_loop!(requantize_saturating, "ssat r2, #8, r2");
+    requantize_loop!(requantize_clamping, "cmp r2, r10", "it gt", "movgt r2, r10");
+
+    pub(super) fn requantize_rows(
+        sums: &[[i32; 2]],
+        side: usize,
+        constants: [i32; 6],
+        output: &mut [i8],
+        stride: usize,
+        _requantize: impl Fn(i32) -> i8,
+    ) {
+        // Outputs j with j · stride < output.len().
+        let rows = match output.len().checked_sub(1) {
+            None => 0,
+            Some(last) => last
+                .checked_div(stride)
+                .map_or(sums.len(), |n| n.saturating_add(1)),
+        };
+        let count = rows.min(sums.len());
+        if count == 0 {
+            return;
+        }
+        let first = sums.as_ptr().cast::<i32>().wrapping_add(side);
+        let [.., max] = constants;
+        let function = if max == 127 {
+            requantize_saturating
+        } else {
+            requantize_clamping
+        };
+        // SAFETY: sums[j][side] for j < count ≤ sums.len() is at first + 8j bytes, aligned;
+        // out + j · stride < out + output.len() for j < count ≤ rows; constants is 6 aligned
+        // i32 on the stack; count ≥ 1.
+        #[allow(unsafe_code)]
+        unsafe {
+            function(
+                first,
+                count,
+                constants.as_ptr(),
+                output.as_mut_ptr(),
+                stride,
+            );
+        }
+    }
+
+    /// `words ≥ 1` words of rows `a` and `b` unpacked into `out` (four words per word).
+    ///
+    /// # Safety
+    ///
+    /// `a` and `b` readable for `words` words (any alignment: `LDR` allows unaligned access on
+    /// Armv7-M), `out` writable for `4 · words` words, word-aligned; `words ≥ 1`.
+    #[unsafe(naked)]
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn unpack_rows(a: *const i8, b: *const i8, words: usize, out: *mut u32) {
+        core::arch::naked_asm!(
+            "push {{r4, r5, r6}}",
+            "2:",
+            "ldr r4, [r0], #4",
+            "ldr r6, [r1], #4",
+            "sxtb16 r5, r4, ror #8",
+            "sxtb16 r4, r4",
+            "sxtb16 r12, r6, ror #8",
+            "sxtb16 r6, r6",
+            "stmia r3!, {{r4, r5, r6, r12}}",
+            "subs r2, r2, #1",
+            "bne 2b",
+            "pop {{r4, r5, r6}}",
+            "bx lr",
+        );
+    }
+
+    pub(super) fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
+        let words = a.len().min(b.len()).min(out.len());
+        if words > 0 {
+            // SAFETY: `a` and `b` hold at least `words` words of four bytes, `out` at least
+            // `words` slots of four aligned `u32`; words ≥ 1.
+            #[allow(unsafe_code)]
+            unsafe {
+                unpack_rows(
+                    a.as_ptr().cast(),
+                    b.as_ptr().cast(),
+                    words,
+                    out.as_mut_ptr().cast(),
+                );
+            }
+        }
+    }
+
     /// One word of the rows against one word of the pair block: the weight pointer `r0`, the
     /// panel pointer `r2`; accumulators `r3` (a·p), `r4` (b·p), `r5` (a·q), `r6` (b·q); operands
     /// `r8`–`r9` (weight halves), `r10`–`r11` (p), `r12`–`lr` (q).
@@ -295,19 +479,27 @@ mod imp {
             "smlad r4, r9, r11, r4",
             "smuad r6, r8, r12",
             "smlad r6, r9, lr, r6",
-            // words − 1 left: an odd one alone, then two per iteration.
+            // words − 1 left: one alone if odd, two if bit 1 is set, then four per iteration.
             "subs r1, r1, #1",
             "lsrs r1, r1, #1",
             "bcc 3f",
             word!(),
             "3:",
-            "cbz r1, 5f",
+            "lsrs r1, r1, #1",
+            "bcc 4f",
+            word!(),
+            word!(),
             "4:",
+            "cmp r1, #0",
+            "beq 6f",
+            "5:",
+            word!(),
+            word!(),
             word!(),
             word!(),
             "subs r1, r1, #1",
-            "bne 4b",
-            "5:",
+            "bne 5b",
+            "6:",
             "stmia r7!, {{r3, r4, r5, r6}}",
             "ldr r1, [sp, #8]",
             "subs r1, r1, #1",
@@ -420,6 +612,45 @@ mod tests {
                             assert_eq!(sum, expected);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn weight_rows_unpack_word_by_word() {
+        let a: Vec<[i8; 4]> = words(9, 3)
+            .iter()
+            .map(|w| w.to_le_bytes().map(|b| b as i8))
+            .collect();
+        let b: Vec<[i8; 4]> = words(7, 5)
+            .iter()
+            .map(|w| w.to_le_bytes().map(|b| b as i8))
+            .collect();
+        let mut out = vec![[1_u32; 4]; 8];
+        unpack_weight_rows(&a, &b, &mut out);
+        let word = |c: &[i8; 4]| u32::from_le_bytes(c.map(|x| x as u8));
+        for i in 0..7 {
+            assert_eq!(out[i], unpack_weights(word(&a[i]), word(&b[i])));
+        }
+        assert_eq!(out[7], [1; 4]);
+    }
+
+    #[test]
+    fn rows_requantize_every_stride_th_output() {
+        let sums: Vec<[i32; 2]> = (0..9).map(|i| [i, 100 + i]).collect();
+        for stride in [0, 1, 3] {
+            for len in [0, 1, 5, 30] {
+                for side in [0, 1, 2] {
+                    let mut got = vec![-1_i8; len];
+                    requantize_rows(&sums, side, [0; 6], &mut got, stride, |s| s as i8);
+                    let mut want = vec![-1_i8; len];
+                    for (j, pair) in sums.iter().enumerate() {
+                        if let Some(slot) = want.get_mut(j * stride) {
+                            *slot = pair[side.min(1)] as i8;
+                        }
+                    }
+                    assert_eq!(got, want, "stride {stride} len {len} side {side}");
                 }
             }
         }

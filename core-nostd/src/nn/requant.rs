@@ -375,6 +375,20 @@ impl BoundedRequantizer {
         })
     }
 
+    /// The constants in the order [`dsp::requantize_rows`](super::dsp::requantize_rows) reads
+    /// them: `[2 · bias, M, round, e, min, max]`.
+    #[must_use]
+    pub fn constants(&self) -> [i32; 6] {
+        [
+            self.bias2,
+            self.multiplier,
+            self.round,
+            self.right as i32,
+            self.min,
+            self.max,
+        ]
+    }
+
     /// Requantizes, offsets and clamps `bias + sum` (valid for `|sum| ≤ bound`; any other sum
     /// gives some code without panicking).
     #[inline(always)]
