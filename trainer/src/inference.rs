@@ -48,6 +48,10 @@ pub struct ModelInfo {
     pub epochs: usize,
     /// Metrics of every epoch.
     pub history: Vec<EpochMetrics>,
+    /// The PyTorch files the weights came from (`trainer import`; composer's, then the
+    /// instruments'); absent for a model trained here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<Vec<PathBuf>>,
 }
 
 /// Writes both networks and `model.json` into `out` (each file atomically) and returns the

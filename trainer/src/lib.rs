@@ -17,6 +17,8 @@ pub mod evaluation;
 #[cfg(feature = "burn")]
 pub mod export;
 #[cfg(feature = "burn")]
+pub mod import;
+#[cfg(feature = "burn")]
 pub mod inference;
 #[cfg(feature = "burn")]
 pub mod model;

@@ -49,6 +49,11 @@ enum Command {
     /// calibrated on training windows) and report float vs int8 agreement on the test split.
     #[cfg(feature = "burn")]
     Export(trainer::export::ExportArgs),
+    /// Load PyTorch state_dicts of this architecture (trainer/pytorch/reference_cnn.py) into a
+    /// model folder like `fit` writes, for `eval` and `export`. Tensors are matched by structure
+    /// (conv, BatchNorm per block, then linear) and every shape is checked.
+    #[cfg(feature = "burn")]
+    Import(trainer::import::ImportArgs),
 }
 
 /// Options of `trainer stats`.
@@ -89,6 +94,12 @@ fn main() -> Result<()> {
         #[cfg(feature = "burn")]
         Command::Export(args) => {
             trainer::export::run(&args)?;
+        }
+        #[cfg(feature = "burn")]
+        Command::Import(args) => {
+            for file in trainer::import::run(&args)? {
+                println!("wrote {}", file.display());
+            }
         }
         Command::Baselines(args) => {
             trainer::baselines::run(&args)?;

@@ -293,6 +293,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         seed: args.seed,
         epochs: history.len(),
         history: history.clone(),
+        imported_from: None,
     };
     let model_files = save_trained(&args.out, &networks, &info)?;
     Ok(FitSummary {
