@@ -263,6 +263,8 @@ pub fn conv2d_column(
     let zero_point = i32::from(quant.input_zero_point());
     // |Σ w·x| over K raw codes (K ≤ MAX_PATCH = 2^16, so the bound fits).
     let bound = u32::try_from(k).map_or(u32::MAX, |k| k.saturating_mul(MAX_PRODUCT));
+    let [kh, kw] = layer.kernel();
+    let geometry = [kh, kw, layer.input_shape().channels];
     let mut accumulators = [[0_i32; 2]; MAX_PANEL_ROWS];
     let mut oy0 = 0;
     while oy0 < height {
@@ -286,7 +288,7 @@ pub fn conv2d_column(
             let second = channels.next().map(|(_, ((w1, channel1), &sum1))| {
                 (w1, Channel::new(channel1, sum1, zero_point, bound, stage))
             });
-            interleave_weights(w0, second.map(|(w1, _)| w1), weight_pair);
+            interleave_weights(w0, second.map(|(w1, _)| w1), geometry, weight_pair);
             dsp::dot_panel(weight_pair, panel, accumulators);
             let start = oy0.saturating_mul(stride).saturating_add(o);
             let rows = output.get_mut(start..).unwrap_or_default();
@@ -406,55 +408,92 @@ fn store_narrow<const SIDE: usize>(
     }
 }
 
-/// A little-endian word of up to four codes (missing ones are 0).
-#[inline(always)]
-fn word_of(codes: &[i8]) -> u32 {
-    let mut bytes = [0_u8; 4];
-    for (byte, &code) in bytes.iter_mut().zip(codes) {
-        *byte = code as u8;
-    }
-    u32::from_le_bytes(bytes)
+/// The taps of a patch in the column kernel's order, `[kx][ky][c]`: per tap column `kx`, its
+/// `kh` tap rows, each a run of `C` codes. In an input column the `kh` rows under one patch are
+/// contiguous, so this order makes every tap column one contiguous run of `kh · C` codes in the
+/// column and in the patch. `(kx, ky)` pairs in that order.
+fn taps_in_order(kh: usize, kw: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..kw).flat_map(move |kx| (0..kh).map(move |ky| (kx, ky)))
 }
 
-/// Prepares two weight rows for [`dsp::dot_panel`]: word by word, [`dsp::unpack_weights`] of
-/// the two rows' words, zero past each row's end; no second row (an odd channel count's last
-/// channel) reads as zeros. Four `u32` per word of a row.
-fn interleave_weights(first: &[i8], second: Option<&[i8]>, prepared: &mut [u32]) {
+/// Prepares two weight rows (OHWI, `[ky][kx][c]`) for [`dsp::dot_panel`] in the panel's order
+/// (`[kx][ky][c]`, [`taps_in_order`]): word by word, [`dsp::unpack_weights`] of the two rows'
+/// words, zero past `K`; no second row (an odd channel count's last channel) reads as zeros.
+/// Four `u32` per word of a row. With `C` a multiple of 4 each run of `C` codes is whole words
+/// ([`dsp::unpack_weight_rows`], 9 instructions per word on a Cortex-M4); otherwise code by code.
+fn interleave_weights(
+    first: &[i8],
+    second: Option<&[i8]>,
+    [kh, kw, channels]: [usize; 3],
+    prepared: &mut [u32],
+) {
     let (slots, rest) = prepared.as_chunks_mut::<4>();
     rest.fill(0);
-    let (a4, a_tail) = first.as_chunks::<4>();
-    let (b4, b_tail) = second.unwrap_or_default().as_chunks::<4>();
-    let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
-    if second.is_some() && a4.len() == b4.len() {
-        // The common case: both rows, whole words zipped, then the tails.
-        let (body, tail) = slots.split_at_mut(a4.len().min(slots.len()));
-        dsp::unpack_weight_rows(a4, b4, body);
-        for (i, slot) in tail.iter_mut().enumerate() {
-            *slot = if i == 0 {
-                dsp::unpack_weights(word_of(a_tail), word_of(b_tail))
-            } else {
-                [0; 4]
-            };
+    fn tap_of(row: &[i8], [kw, channels]: [usize; 2], kx: usize, ky: usize) -> &[i8] {
+        let start = ky.wrapping_mul(kw).wrapping_add(kx).wrapping_mul(channels);
+        row.get(start..start.wrapping_add(channels))
+            .unwrap_or_default()
+    }
+    let tap_of = |row, kx, ky| tap_of(row, [kw, channels], kx, ky);
+    if let Some(second) = second
+        && channels.is_multiple_of(4)
+        && first.len() == second.len()
+    {
+        // Tap column kx: kh runs of C codes, kw · C bytes apart, from byte kx · C of the rows.
+        let run = channels / 4;
+        let geometry = [run, kh, kw.wrapping_mul(channels)];
+        let mut columns = slots.chunks_mut(run.wrapping_mul(kh).max(1));
+        for kx in 0..kw {
+            let start = kx.wrapping_mul(channels);
+            let (a, b) = (first.get(start..), second.get(start..));
+            if let (Some(a), Some(b), Some(out)) = (a, b, columns.next()) {
+                dsp::unpack_weight_runs(a, b, geometry, out);
+            }
+        }
+        for column in columns {
+            column.fill([0; 4]);
         }
         return;
     }
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let a = a4
-            .get(i)
-            .map_or_else(|| if i == a4.len() { word_of(a_tail) } else { 0 }, word);
-        let b = b4
-            .get(i)
-            .map_or_else(|| if i == b4.len() { word_of(b_tail) } else { 0 }, word);
+    // Code by code: the rows' codes in the panel's order, four to a word.
+    let mut slots = slots.iter_mut();
+    let (mut a, mut b, mut filled) = (0_u32, 0_u32, 0_u32);
+    for (kx, ky) in taps_in_order(kh, kw) {
+        let run_a = tap_of(first, kx, ky);
+        let run_b = second.map(|row| tap_of(row, kx, ky)).unwrap_or_default();
+        for c in 0..channels {
+            let shift = filled.wrapping_mul(8);
+            let x = run_a.get(c).map_or(0, |&x| u32::from(x as u8));
+            let y = run_b.get(c).map_or(0, |&y| u32::from(y as u8));
+            a |= x.wrapping_shl(shift);
+            b |= y.wrapping_shl(shift);
+            filled = filled.wrapping_add(1);
+            if filled == 4 {
+                if let Some(slot) = slots.next() {
+                    *slot = dsp::unpack_weights(a, b);
+                }
+                (a, b, filled) = (0, 0, 0);
+            }
+        }
+    }
+    if filled > 0
+        && let Some(slot) = slots.next()
+    {
         *slot = dsp::unpack_weights(a, b);
+    }
+    for slot in slots {
+        *slot = [0; 4];
     }
 }
 
 /// Writes the patches of output rows `oy0 .. oy0 + block` of column `ox` into `panel`, widened
 /// to `i16` halves ([`dsp::unpack`]) and paired (see [`dsp`]): patches `2q` and `2q + 1` in pair
-/// block `q` (`4 · words` words), in OHWI order (`[ky][kx][c]`), raw codes, `z_in` for padding
-/// taps (and for the missing partner of an odd last patch), zero past `K`. With `C` a multiple
-/// of 4 (every layer but a one- or two-channel first layer) the runs of `C` codes are copied a
-/// word at a time: a load and two `SXTB16` per word of each patch.
+/// block `q` (`4 · words` words), in the order `[kx][ky][c]` ([`taps_in_order`]), raw codes,
+/// `z_in` for padding taps (and for the missing partner of an odd last patch), zero past `K`.
+///
+/// A pair whose tap rows all lie inside the input (every pair but one or two at the edges) is
+/// copied a tap column at a time: one contiguous run of `kh · C` codes per patch, a word at a
+/// time when `kh · C` is a multiple of 4 (a load and two `SXTB16` per word of each patch).
 fn fill_panel<'a>(
     layer: &Conv2d<'_>,
     input: Columns<'a>,
@@ -493,11 +532,10 @@ fn fill_panel<'a>(
             .checked_sub(py)
             .filter(|&iy| iy < height)
     };
-    let run_of = |column: Option<&'a [i8]>, iy: Option<usize>| -> Option<&'a [i8]> {
-        let start = iy?.saturating_mul(channels);
-        column?.get(start..start.saturating_add(channels))
-    };
-    // One patch's codes (general path), zero past K: written below K only.
+    // The codes of one tap column of a patch (kh · C), words at a time when whole.
+    let run = kh.saturating_mul(channels);
+    let whole = run.is_multiple_of(4);
+    // One patch's codes (byte path), zero past K: written below K only.
     let mut codes = [0_i8; CODE_BUFFER];
     let block_len = words.saturating_mul(4).max(1);
     for (q, pair) in panel.chunks_exact_mut(block_len).enumerate() {
@@ -507,142 +545,158 @@ fn fill_panel<'a>(
         }
         let (oy_p, has_q) = (oy0.saturating_add(first), first.saturating_add(1) < block);
         let (slots, _) = pair.as_chunks_mut::<4>();
-        // Both patches' tap rows inside the input (the common case): per tap column, the `kh`
-        // rows of each patch are one contiguous run of the column.
+        // Both patches' tap rows inside the input (the common case).
         let interior = oy_p
             .saturating_mul(sy)
             .checked_sub(py)
             .filter(|&top| has_q && top.saturating_add(sy).saturating_add(kh) <= height);
         if let Some(top) = interior {
-            let span = |top: usize| {
-                top.saturating_mul(channels)..top.saturating_add(kh).saturating_mul(channels)
-            };
-            let (span_p, span_q) = (span(top), span(top.saturating_add(sy)));
-            if channels.is_multiple_of(4) {
-                fill_pair_words(slots, columns, span_p, span_q, channels / 4, zero);
-            } else if let Some(codes) = codes.get_mut(..words.saturating_mul(4)) {
-                let tap = channels;
-                fill_patch_interior(codes, columns, span_p, tap, zero_point);
-                put_codes(slots, 0, codes);
-                fill_patch_interior(codes, columns, span_q, tap, zero_point);
-                put_codes(slots, 2, codes);
-            } else {
-                fill_patch_codes(slots, 0, kh, columns, |ky| row_of(oy_p, ky), channels, zero);
-                let oy_q = oy_p.saturating_add(1);
-                fill_patch_codes(slots, 2, kh, columns, |ky| row_of(oy_q, ky), channels, zero);
+            let start_p = top.saturating_mul(channels);
+            let start_q = top.saturating_add(sy).saturating_mul(channels);
+            if whole {
+                fill_pair_words(slots, columns, [start_p, start_q], run / 4, zero);
+                continue;
             }
-            continue;
+            if let Some(codes) = codes.get_mut(..words.saturating_mul(4)) {
+                fill_patch_interior(codes, columns, start_p, run, zero_point);
+                put_codes(slots, 0, codes);
+                fill_patch_interior(codes, columns, start_q, run, zero_point);
+                put_codes(slots, 2, codes);
+                continue;
+            }
         }
         if channels.is_multiple_of(4) {
-            let mut slots = slots.iter_mut();
-            for ky in 0..kh {
-                let iy_p = row_of(oy_p, ky);
-                let iy_q = row_of(oy_p.saturating_add(1), ky).filter(|_| has_q);
-                for &column in columns {
-                    let (run_p, run_q) = (run_of(column, iy_p), run_of(column, iy_q));
-                    fill_runs(&mut slots, run_p, run_q, channels / 4, zero);
-                }
-            }
+            let rows_q = |ky| row_of(oy_p.saturating_add(1), ky).filter(|_| has_q);
+            fill_pair_runs(
+                slots,
+                columns,
+                |ky| row_of(oy_p, ky),
+                rows_q,
+                kh,
+                channels,
+                zero,
+            );
+            continue;
+        }
+        let rows_p = |ky| row_of(oy_p, ky);
+        fill_patch_codes(slots, 0, kh, columns, rows_p, channels, zero);
+        if has_q {
+            let rows_q = |ky| row_of(oy_p.saturating_add(1), ky);
+            fill_patch_codes(slots, 2, kh, columns, rows_q, channels, zero);
         } else {
-            fill_patch_codes(slots, 0, kh, columns, |ky| row_of(oy_p, ky), channels, zero);
-            if has_q {
-                let oy_q = oy_p.saturating_add(1);
-                fill_patch_codes(slots, 2, kh, columns, |ky| row_of(oy_q, ky), channels, zero);
-            } else {
-                for slot in slots.iter_mut() {
-                    let [_, _, e, o] = slot;
-                    [*e, *o] = dsp::unpack(zero);
-                }
+            for slot in slots.iter_mut() {
+                let [_, _, e, o] = slot;
+                [*e, *o] = dsp::unpack(zero);
             }
         }
     }
 }
 
-/// Largest patch (`Kc` codes) whose interior patches the general path (`C` not a multiple of 4)
-/// assembles in a stack buffer; larger ones go code by code.
+/// Largest patch (`Kc` codes) whose interior patches the byte path (`kh · C` not a multiple of
+/// 4) assembles in a stack buffer; larger ones go code by code.
 const CODE_BUFFER: usize = 256;
 
-/// Both patches of an interior pair block, `C` a multiple of 4 (`tap = C / 4` words per tap):
-/// for every tap column, the runs `span_p`, `span_q` of the column (the `kh` tap rows of each
-/// patch) are dealt tap row by tap row into the pair block (a padding column: the zero point's
-/// word `zero`). Cost per word of each patch: a load, two `SXTB16` and half of a `STM` or two
-/// `STRD`, plus a few instructions per tap.
+/// Both patches of an interior pair block when a tap column is whole words (`run` words): for
+/// every tap column, the runs from `starts` (`[p, q]`) of the input column are the next `run`
+/// words of each patch (a padding column: the zero point's word `zero`). Cost per word of each
+/// patch on a Cortex-M4: a load, two `SXTB16` and half of two `STRD`, plus about 15 instructions
+/// per tap column.
 fn fill_pair_words(
     slots: &mut [[u32; 4]],
     columns: &[Option<&[i8]>],
-    span_p: core::ops::Range<usize>,
-    span_q: core::ops::Range<usize>,
-    tap: usize,
+    [start_p, start_q]: [usize; 2],
+    run: usize,
     zero: u32,
 ) {
-    let tap = tap.max(1);
-    let row_len = tap.saturating_mul(columns.len()).max(1);
     let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
     let [ze, zo] = dsp::unpack(zero);
-    for (kx, &column) in columns.iter().enumerate() {
-        let at = kx.wrapping_mul(tap);
-        let runs = column.and_then(|c| Some((c.get(span_p.clone())?, c.get(span_q.clone())?)));
-        let rows = slots.chunks_exact_mut(row_len);
+    let len = run.wrapping_mul(4);
+    for (slots, &column) in slots.chunks_exact_mut(run.max(1)).zip(columns) {
+        let runs = column.and_then(|c| {
+            let p = c.get(start_p..start_p.wrapping_add(len))?;
+            Some((p, c.get(start_q..start_q.wrapping_add(len))?))
+        });
         match runs {
             Some((p, q)) => {
                 let (p, _) = p.as_chunks::<4>();
                 let (q, _) = q.as_chunks::<4>();
-                for ((row, p), q) in rows.zip(p.chunks_exact(tap)).zip(q.chunks_exact(tap)) {
-                    let Some(taps) = row.get_mut(at..at.wrapping_add(tap)) else {
-                        break;
-                    };
-                    for ((slot, p), q) in taps.iter_mut().zip(p).zip(q) {
-                        let ([pe, po], [qe, qo]) = (dsp::unpack(word(p)), dsp::unpack(word(q)));
-                        *slot = [pe, po, qe, qo];
-                    }
+                for ((slot, p), q) in slots.iter_mut().zip(p).zip(q) {
+                    let ([pe, po], [qe, qo]) = (dsp::unpack(word(p)), dsp::unpack(word(q)));
+                    *slot = [pe, po, qe, qo];
                 }
             }
-            None => {
-                for row in rows {
-                    if let Some(taps) = row.get_mut(at..at.wrapping_add(tap)) {
-                        taps.fill([ze, zo, ze, zo]);
-                    }
-                }
-            }
+            None => slots.fill([ze, zo, ze, zo]),
         }
     }
 }
 
-/// One interior patch's codes into `codes` (its first `K` bytes, `[ky][kx][c]`), any `C`
-/// (`tap`): the run `span` of every tap column (the `kh` tap rows), or the zero point for a
-/// padding column.
+/// Both patches of a pair block at the input's edges, `C` a multiple of 4: tap by tap in the
+/// order `[kx][ky][c]`, a run of `C / 4` words from each patch's input row (`None`: padding, the
+/// zero point's word `zero`).
+fn fill_pair_runs(
+    slots: &mut [[u32; 4]],
+    columns: &[Option<&[i8]>],
+    rows_p: impl Fn(usize) -> Option<usize>,
+    rows_q: impl Fn(usize) -> Option<usize>,
+    kh: usize,
+    channels: usize,
+    zero: u32,
+) {
+    let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
+    fn run_of(column: Option<&[i8]>, iy: Option<usize>, channels: usize) -> &[[i8; 4]] {
+        let run = iy.and_then(|iy| {
+            let start = iy.wrapping_mul(channels);
+            column?.get(start..start.wrapping_add(channels))
+        });
+        run.unwrap_or_default().as_chunks::<4>().0
+    }
+    let mut runs = slots.chunks_exact_mut((channels / 4).max(1));
+    for (kx, ky) in taps_in_order(kh, columns.len()) {
+        let column = columns.get(kx).copied().flatten();
+        let p = run_of(column, rows_p(ky), channels);
+        let q = run_of(column, rows_q(ky), channels);
+        let Some(run) = runs.next() else {
+            return;
+        };
+        for (i, slot) in run.iter_mut().enumerate() {
+            let p = p.get(i).map_or(zero, word);
+            let q = q.get(i).map_or(zero, word);
+            let ([pe, po], [qe, qo]) = (dsp::unpack(p), dsp::unpack(q));
+            *slot = [pe, po, qe, qo];
+        }
+    }
+}
+
+/// One interior patch's codes into `codes` (its first `K` bytes, `[kx][ky][c]`): per tap column
+/// the run of `run` codes from `start` of the input column, or the zero point for a padding
+/// column.
 fn fill_patch_interior(
     codes: &mut [i8],
     columns: &[Option<&[i8]>],
-    span: core::ops::Range<usize>,
-    tap: usize,
+    start: usize,
+    run: usize,
     zero_point: i8,
 ) {
-    let tap = tap.max(1);
-    let row_len = tap.saturating_mul(columns.len()).max(1);
-    for (kx, &column) in columns.iter().enumerate() {
-        let at = kx.wrapping_mul(tap);
-        let rows = codes.chunks_exact_mut(row_len);
-        match column.and_then(|c| c.get(span.clone())) {
-            Some(run) => {
-                for (row, source) in rows.zip(run.chunks_exact(tap)) {
-                    match (row.get_mut(at..at.wrapping_add(tap)), source) {
-                        (Some([code]), [x]) => *code = *x,
-                        (Some(taps), _) if taps.len() == source.len() => {
-                            taps.copy_from_slice(source);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            None => {
-                for row in rows.take(span.len().checked_div(tap).unwrap_or(0)) {
-                    if let Some(taps) = row.get_mut(at..at.wrapping_add(tap)) {
-                        taps.fill(zero_point);
-                    }
-                }
-            }
+    for (codes, &column) in codes.chunks_exact_mut(run.max(1)).zip(columns) {
+        match column.and_then(|c| c.get(start..start.wrapping_add(run))) {
+            Some(source) => copy_codes(codes, source, zero_point),
+            None => codes.fill(zero_point),
         }
+    }
+}
+
+/// `source` into `destination` (same length, else the zero point): short runs (a one- to
+/// three-channel layer's tap column) by hand, longer ones by `copy_from_slice`.
+#[inline(always)]
+fn copy_codes(destination: &mut [i8], source: &[i8], zero_point: i8) {
+    match (destination, source) {
+        ([d], [s]) => *d = *s,
+        ([d0, d1], [s0, s1]) => (*d0, *d1) = (*s0, *s1),
+        ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
+        (destination, source) if destination.len() == source.len() => {
+            destination.copy_from_slice(source);
+        }
+        (destination, _) => destination.fill(zero_point),
     }
 }
 
@@ -658,41 +712,10 @@ fn put_codes(slots: &mut [[u32; 4]], at: usize, codes: &[i8]) {
     }
 }
 
-/// One tap (a run of `count` words) of both patches of a pair block, from their runs of codes
-/// (`None`: padding, the zero point's word `zero`).
-#[inline(always)]
-fn fill_runs<'s>(
-    slots: &mut impl Iterator<Item = &'s mut [u32; 4]>,
-    run_p: Option<&[i8]>,
-    run_q: Option<&[i8]>,
-    count: usize,
-    zero: u32,
-) {
-    let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
-    match (run_p, run_q) {
-        (Some(p), Some(q)) => {
-            let (p, _) = p.as_chunks::<4>();
-            let (q, _) = q.as_chunks::<4>();
-            for ((p, q), slot) in p.iter().zip(q).zip(slots) {
-                let ([pe, po], [qe, qo]) = (dsp::unpack(word(p)), dsp::unpack(word(q)));
-                *slot = [pe, po, qe, qo];
-            }
-        }
-        _ => {
-            let (p, _) = run_p.unwrap_or_default().as_chunks::<4>();
-            let (q, _) = run_q.unwrap_or_default().as_chunks::<4>();
-            for (i, slot) in slots.take(count).enumerate() {
-                let p = p.get(i).map_or(zero, word);
-                let q = q.get(i).map_or(zero, word);
-                let ([pe, po], [qe, qo]) = (dsp::unpack(p), dsp::unpack(q));
-                *slot = [pe, po, qe, qo];
-            }
-        }
-    }
-}
-
-/// One patch of any channel count, code by code: its words widened into halves `at`, `at + 1`
-/// of `slots` (0: the first patch of the pair block, 2: the second); zero past `K`.
+/// One patch of any channel count and position, code by code in the order `[kx][ky][c]`: its
+/// words widened into halves `at`, `at + 1` of `slots` (0: the first patch of the pair block,
+/// 2: the second); input rows from `row_of(ky)` (None: padding); zero past `K`. For the pairs at
+/// the input's edges and patches too large for [`CODE_BUFFER`].
 fn fill_patch_codes(
     slots: &mut [[u32; 4]],
     at: usize,
@@ -715,24 +738,21 @@ fn fill_patch_codes(
         true
     };
     let (mut word, mut filled) = (0_u32, 0_u32);
-    for ky in 0..kh {
-        let iy = row_of(ky);
-        for column in columns {
-            let start = iy.map(|iy| iy.saturating_mul(channels));
-            let run = match (column, start) {
-                (Some(column), Some(start)) => column.get(start..start.saturating_add(channels)),
-                _ => None,
-            };
-            for c in 0..channels {
-                let code = run
-                    .and_then(|run| run.get(c))
-                    .map_or(zero_point, |&x| x as u8);
-                word |= u32::from(code).wrapping_shl(filled.wrapping_mul(8));
-                filled = filled.wrapping_add(1);
-                if filled == 4 {
-                    put(word);
-                    (word, filled) = (0, 0);
-                }
+    for (kx, ky) in taps_in_order(kh, columns.len()) {
+        let start = row_of(ky).map(|iy| iy.saturating_mul(channels));
+        let run = match (columns.get(kx).copied().flatten(), start) {
+            (Some(column), Some(start)) => column.get(start..start.saturating_add(channels)),
+            _ => None,
+        };
+        for c in 0..channels {
+            let code = run
+                .and_then(|run| run.get(c))
+                .map_or(zero_point, |&x| x as u8);
+            word |= u32::from(code).wrapping_shl(filled.wrapping_mul(8));
+            filled = filled.wrapping_add(1);
+            if filled == 4 {
+                put(word);
+                (word, filled) = (0, 0);
             }
         }
     }

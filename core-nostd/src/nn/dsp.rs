@@ -69,6 +69,35 @@ pub fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
     imp::unpack_weight_rows(a, b, out);
 }
 
+/// [`unpack_weight_rows`] of `runs` runs of `run` words each, the runs `stride` bytes apart in
+/// both rows `a` and `b` (`stride ≥ 4 · run`), into consecutive slots of `out`: slot
+/// `r · run + i` gets word `i` of run `r`. Does nothing unless the rows hold every run and `out`
+/// every slot. The column kernel prepares its weights with it one tap column at a time (the
+/// `kh` runs of `C` codes under one kernel column are `kw · C` bytes apart in OHWI rows). Cost
+/// on a Cortex-M4 with `dsp`: 9 instructions per word and 5 per run.
+#[inline(always)]
+pub fn unpack_weight_runs(
+    a: &[i8],
+    b: &[i8],
+    [run, runs, stride]: [usize; 3],
+    out: &mut [[u32; 4]],
+) {
+    let Some(last) = runs.checked_sub(1) else {
+        return;
+    };
+    let bytes = run.checked_mul(4);
+    let needed = last
+        .checked_mul(stride)
+        .zip(bytes)
+        .and_then(|(start, bytes)| start.checked_add(bytes));
+    let slots = run.checked_mul(runs);
+    let fits = matches!((needed, slots, bytes), (Some(needed), Some(slots), Some(bytes))
+        if run > 0 && stride >= bytes && a.len() >= needed && b.len() >= needed && out.len() >= slots);
+    if fits {
+        imp::unpack_weight_runs(a, b, [run, runs, stride], out);
+    }
+}
+
 /// The column kernel's store loop: `output[j · stride] = requantize(sums[j][side])` for every `j`
 /// whose output index lies in `output` (`side` 0 or 1; larger reads as 1).
 ///
@@ -181,6 +210,23 @@ mod imp {
         let word = |codes: &[i8; 4]| u32::from_le_bytes(codes.map(|c| c as u8));
         for (slot, (a, b)) in out.iter_mut().zip(a.iter().zip(b)) {
             *slot = super::unpack_weights(word(a), word(b));
+        }
+    }
+
+    pub(super) fn unpack_weight_runs(
+        a: &[i8],
+        b: &[i8],
+        [run, runs, stride]: [usize; 3],
+        out: &mut [[u32; 4]],
+    ) {
+        let bytes = run.saturating_mul(4);
+        for (r, out) in out.chunks_exact_mut(run.max(1)).take(runs).enumerate() {
+            let start = r.saturating_mul(stride);
+            let end = start.saturating_add(bytes);
+            let (Some(a), Some(b)) = (a.get(start..end), b.get(start..end)) else {
+                return;
+            };
+            unpack_weight_rows(a.as_chunks::<4>().0, b.as_chunks::<4>().0, out);
         }
     }
 
@@ -400,6 +446,71 @@ mod imp {
             "pop {{r4, r5, r6}}",
             "bx lr",
         );
+    }
+
+    /// `runs ≥ 1` runs of `run ≥ 1` words, `stride` bytes apart in `a` and `b`, unpacked into
+    /// `out` (four words per word).
+    ///
+    /// # Safety
+    ///
+    /// `a` and `b` readable for `(runs − 1) · stride + 4 · run` bytes (any alignment), `out`
+    /// writable for `4 · run · runs` words, word-aligned; `run ≥ 1`, `runs ≥ 1`,
+    /// `stride ≥ 4 · run`.
+    #[unsafe(naked)]
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn unpack_runs(
+        a: *const i8,
+        b: *const i8,
+        run: usize,
+        out: *mut u32,
+        runs: usize,
+        stride: usize,
+    ) {
+        core::arch::naked_asm!(
+            "push {{r4-r8, lr}}",
+            // r7 runs left, r8 the gap from a run's end to the next run's start.
+            "ldrd r7, r8, [sp, #24]",
+            "sub.w r8, r8, r2, lsl #2",
+            "2:",
+            "mov lr, r2",
+            "3:",
+            "ldr r4, [r0], #4",
+            "ldr r6, [r1], #4",
+            "sxtb16 r5, r4, ror #8",
+            "sxtb16 r4, r4",
+            "sxtb16 r12, r6, ror #8",
+            "sxtb16 r6, r6",
+            "stmia r3!, {{r4, r5, r6, r12}}",
+            "subs lr, lr, #1",
+            "bne 3b",
+            "add r0, r0, r8",
+            "add r1, r1, r8",
+            "subs r7, r7, #1",
+            "bne 2b",
+            "pop {{r4-r8, pc}}",
+        );
+    }
+
+    pub(super) fn unpack_weight_runs(
+        a: &[i8],
+        b: &[i8],
+        [run, runs, stride]: [usize; 3],
+        out: &mut [[u32; 4]],
+    ) {
+        // SAFETY: the public wrapper checked run ≥ 1, runs ≥ 1, stride ≥ 4·run, both rows at
+        // least (runs − 1)·stride + 4·run bytes and out at least run·runs slots of four aligned
+        // u32.
+        #[allow(unsafe_code)]
+        unsafe {
+            unpack_runs(
+                a.as_ptr(),
+                b.as_ptr(),
+                run,
+                out.as_mut_ptr().cast(),
+                runs,
+                stride,
+            );
+        }
     }
 
     pub(super) fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
@@ -634,6 +745,37 @@ mod tests {
             assert_eq!(out[i], unpack_weights(word(&a[i]), word(&b[i])));
         }
         assert_eq!(out[7], [1; 4]);
+    }
+
+    #[test]
+    fn weight_runs_unpack_run_by_run() {
+        let bytes = |n, seed| -> Vec<i8> {
+            words(n, seed)
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .map(|b| b as i8)
+                .collect()
+        };
+        let (a, b) = (bytes(40, 11), bytes(40, 13));
+        let word = |c: &[i8]| u32::from_le_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]);
+        for (run, runs, stride) in [(1, 3, 28), (4, 3, 60), (3, 5, 12), (2, 1, 8)] {
+            let mut out = vec![[7_u32; 4]; run * runs + 1];
+            unpack_weight_runs(&a, &b, [run, runs, stride], &mut out);
+            for r in 0..runs {
+                for i in 0..run {
+                    let at = r * stride + 4 * i;
+                    let want = unpack_weights(word(&a[at..]), word(&b[at..]));
+                    assert_eq!(out[r * run + i], want, "{run} {runs} {stride}");
+                }
+            }
+            assert_eq!(out[run * runs], [7; 4]);
+        }
+        // Refused: rows too short, stride below a run, out too short.
+        let mut out = vec![[7_u32; 4]; 8];
+        unpack_weight_runs(&a[..20], &b, [2, 3, 8], &mut out);
+        unpack_weight_runs(&a, &b, [2, 3, 4], &mut out);
+        unpack_weight_runs(&a, &b, [3, 3, 12], &mut out);
+        assert_eq!(out, vec![[7; 4]; 8]);
     }
 
     #[test]
