@@ -19,26 +19,36 @@
 //!
 //! # How the convolution is fast ([`conv2d_column`])
 //!
-//! 1. A **panel** of up to `panel_rows` patches (output rows `oy`) is copied out of the ring as
-//!    raw `i8` codes in the weights' own order (OHWI: `[ky][kx][c]`, runs of `C` codes, whole
-//!    words when `C` is a multiple of 4), padding taps set to the input zero point `z_in`. Patches
-//!    go two by two, **interleaved word by word** (see [`dsp`]), `Kc` = `K` rounded up to
-//!    [`COLUMN_PATCH_ALIGN`] codes each.
+//! 1. A **panel** of patches (output rows `oy`) is copied out of the ring as raw codes in the
+//!    order `[kx][ky][c]` (per tap column, its `kh` tap rows: in an input column the rows under
+//!    one patch are contiguous, so each tap column of a patch is one run of `kh · C` codes, a
+//!    word at a time when `kh · C` is a multiple of 4), padding taps set to the input zero point
+//!    `z_in`, `Kc` = `K` rounded up to [`COLUMN_PATCH_ALIGN`] codes, and **widened to `i16`
+//!    halves** as it is copied ([`dsp::unpack`]: two `SXTB16` per word). Patches go two by two,
+//!    interleaved word by word into pair blocks (see [`dsp`]). A panel holds as many patches as
+//!    the workspace does (up to [`MAX_PANEL_ROWS`]): the network's largest layer sizes the
+//!    workspace, the others get longer panels from it.
 //! 2. The zero point is folded out of the dot products: `Σ w·(x − z_in) = Σ w·x − z_in · Σ w`,
 //!    with `Σ w` per channel computed once per stream ([`conv2d_weight_sums`]) and subtracted
 //!    from the bias (a padding tap holds `z_in`, so it still contributes exactly 0).
 //! 3. Output channels go **two at a time**: their two weight rows, read from the model file, are
-//!    prepared once per panel ([`dsp::unpack_weights`]: even and odd bytes as `i16` halves,
-//!    interleaved, zero past `K`; `4·Kc` bytes), then [`dsp::dot_panel`] gives the four dot
-//!    products of every pair of patches: on a Cortex-M4 with the `dsp` feature `SXTB16` on the
-//!    patch words and `SMLAD`, each word loaded once for two products.
+//!    prepared once per panel in the panel's order ([`dsp::unpack_weight_runs`]: even and odd
+//!    bytes as `i16` halves, interleaved, zero past `K`; `4·Kc` bytes), then [`dsp::dot_panel`]
+//!    gives the four dot products of every pair of patches: on a Cortex-M4 with the `dsp`
+//!    feature a hand-written loop of `LDRD` and `SMLAD`, 12.25 instructions per 16 MACs.
 //! 4. Bias and the requantizer fused with the output stage, per output, in 32-bit arithmetic
-//!    ([`NarrowRequantizer`](super::requant::NarrowRequantizer)).
+//!    ([`BoundedRequantizer`](super::requant::BoundedRequantizer), `SMMULR` and a rounding
+//!    shift, 14 instructions per output in [`dsp::requantize_rows`]; channels with huge biases
+//!    or left shifts fall back to [`NarrowRequantizer`](super::requant::NarrowRequantizer)).
 //!
-//! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · K` panel bytes copied
-//! (`1/O` of the MACs) and `O · Kc · ⌈Ho / panel_rows⌉` weight bytes prepared
-//! (`1/panel_rows`). Workspace: `(4 + panel_rows) · Kc` bytes (rows rounded up to even;
-//! [`conv2d_column_workspace`], in `u32` words). State: `O` weight sums per layer.
+//! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · K` codes copied and widened
+//! (`1/O` of the MACs), `O · Kc · ⌈Ho / rows⌉` weight codes prepared (`1/rows`), `Ho · O`
+//! requantizations. On a Cortex-M4 (QEMU count, bench/RESULTS.md) the reference network's
+//! convolutions take 1.09 instructions per MAC: 0.79 in the dot products, 0.15 copying and
+//! widening patches (with the per-panel bookkeeping), 0.07 preparing weights, 0.08
+//! requantizing. Workspace: `(4 + panel_rows) ·
+//! Kc` bytes, at least `8 · Kc` (rows rounded up to even; [`conv2d_column_workspace`], in `u32`
+//! words): room for `panel_rows / 2` widened patches. State: `O` weight sums per layer.
 
 use super::conv2d::Conv2d;
 use super::dsp;

@@ -25,9 +25,9 @@
 //!   multiplies the two halves of a weight word by the two halves of a patch word and adds both
 //!   products to an accumulator, so per word of the rows (16 multiply-accumulates: two channels ×
 //!   two patches × four bytes) the loop runs four `LDRD` (the four weight halves, the four halves
-//!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per four
-//!   words, **0.78 instructions per MAC**, and about 18 instructions per pair block (first word
-//!   with `SMUAD`, the remainder of the count modulo 4, the four results stored with one `STM`). It keeps 13 registers busy (four
+//!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per eight
+//!   words, **0.77 instructions per MAC**, and about 20 instructions per pair block (first word
+//!   with `SMUAD`, the remainder of the count modulo 8, the four results stored with one `STM`). It keeps 13 registers busy (four
 //!   accumulators, six operands, two pointers, the count), more than the compiler finds beside
 //!   the frame pointer `r7`, which is why it is a naked function (it saves and restores the
 //!   callee-saved registers, `r7` included, itself).
@@ -37,7 +37,7 @@
 //! Stable Rust has no DSP intrinsics (`core::arch::arm::__smlad` and `__sxtb16` are unstable), and
 //! LLVM's ARM parallel-DSP pass forms `SMLAD` only from `i16` loads used once. A Rust loop over
 //! one-instruction `asm!` wrappers measured 21 instructions per 16 MACs (the compiler spilled an
-//! accumulator); this loop runs 12.5 per 16.
+//! accumulator); this loop runs 12.25 per 16.
 //!
 //! Enable `dsp` only for targets that have the DSP extension (thumbv7em-*); on other Arm targets
 //! (thumbv6m, thumbv7m) these instructions do not exist and the build fails to assemble.
@@ -103,9 +103,10 @@ pub fn unpack_weight_runs(
 ///
 /// `requantize` is [`BoundedRequantizer::apply`](super::requant::BoundedRequantizer::apply) and
 /// `constants` its fields `[2 · bias, M, round, e, min, max]`: the portable path calls
-/// `requantize`, the `dsp` path on 32-bit Arm runs the same arithmetic in one assembly loop (`ADD`
-/// of the doubled sum to `2 · bias`, `SMMULR`, the rounding `ADD`s, `ASR`, the clamp, `STRB`):
-/// 14 instructions per output when `max` is 127 (the clamp's top is then `SSAT`), 16 otherwise.
+/// `requantize`, the `dsp` path on 32-bit Arm runs the same arithmetic in one assembly loop when
+/// `max` is 127 (`ADD` of the doubled sum to `2 · bias`, `SMMULR`, the rounding `ADD`s, `ASR`,
+/// the clamp with `SSAT` on top, `STRB`: 14 instructions per output) and calls `requantize`
+/// otherwise.
 #[inline(always)]
 pub fn requantize_rows(
     sums: &[[i32; 2]],
@@ -130,8 +131,8 @@ pub fn multiply_high_rounded(a: i32, b: i32) -> i32 {
 /// with the two weight rows prepared in `weights` (`4 · n` words): `out[2q] = [a·p, b·p]`,
 /// `out[2q + 1] = [a·q, b·q]` for block `q` with patches `p`, `q` and rows `a`, `b`. Stops at
 /// the shorter of the blocks and `out` (an odd `out` gets the `p` pair of its last block); with
-/// no weight words it writes nothing. Cost on a Cortex-M4 with `dsp`: 12.5 instructions per 16
-/// MACs and about 18 per block.
+/// no weight words it writes nothing. Cost on a Cortex-M4 with `dsp`: 12.25 instructions per 16
+/// MACs and about 20 per block.
 #[inline(always)]
 pub fn dot_panel(weights: &[u32], panel: &[u32], out: &mut [[i32; 2]]) {
     imp::dot_panel(weights, panel, out);
@@ -333,53 +334,46 @@ mod imp {
         [even, odd]
     }
 
-    /// The store loop of [`super::requantize_rows`]: `count ≥ 1` outputs, the sums every 8 bytes
-    /// from `sums`, the codes every `stride` bytes from `out`; `constants` as there. `SAT`: the
-    /// clamp's top is 127 (`SSAT`).
+    /// The store loop of [`super::requantize_rows`] for `max = 127`: `count ≥ 1` outputs, the
+    /// sums every 8 bytes from `sums`, the codes every `stride` bytes from `out`; `constants` as
+    /// there; the clamp is `max(·, min)` and `SSAT` to 8 bits (`min ≥ −128`).
     ///
     /// # Safety
     ///
     /// `sums` readable at `sums + 8j` and `out` writable at `out + j · stride` for `j < count`,
     /// `sums` and `constants` word-aligned; `count ≥ 1`.
-    macro_rules! requantize_loop {
-        ($name:ident, $($clamp:literal),+) => {
-            #[unsafe(naked)]
-            #[allow(unsafe_code)]
-            unsafe extern "C" fn $name(
-                sums: *const i32,
-                count: usize,
-                constants: *const i32,
-                out: *mut i8,
-                stride: usize,
-            ) {
-                core::arch::naked_asm!(
-                    "push {{r4-r11, lr}}",
-                    "ldr r12, [sp, #36]",
-                    // r4 2·bias, r5 M, r6 round, r8 e, r9 min, r10 max.
-                    "ldm r2, {{r4, r5, r6, r8, r9, r10}}",
-                    "2:",
-                    "ldr r2, [r0], #8",
-                    "add.w r2, r4, r2, lsl #1",
-                    "smmulr r2, r2, r5",
-                    "add.w r11, r6, r2, asr #31",
-                    "add r2, r2, r11",
-                    "asr.w r2, r2, r8",
-                    "cmp r2, r9",
-                    "it lt",
-                    "movlt r2, r9",
-                    $($clamp,)+
-                    "strb r2, [r3]",
-                    "add r3, r3, r12",
-                    "subs r1, r1, #1",
-                    "bne 2b",
-                    "pop {{r4-r11, pc}}",
-                );
-            }
-        };
+    #[unsafe(naked)]
+    #[allow(unsafe_code)]
+    unsafe extern "C" fn requantize_saturating(
+        sums: *const i32,
+        count: usize,
+        constants: *const i32,
+        out: *mut i8,
+        stride: usize,
+    ) {
+        core::arch::naked_asm!(
+            "push {{r4-r11, lr}}",
+            "ldr r12, [sp, #36]",
+            // r4 2·bias, r5 M, r6 round, r8 e, r9 min (r10 max = 127: SSAT).
+            "ldm r2, {{r4, r5, r6, r8, r9, r10}}",
+            "2:",
+            "ldr r2, [r0], #8",
+            "add.w r2, r4, r2, lsl #1",
+            "smmulr r2, r2, r5",
+            "add.w r11, r6, r2, asr #31",
+            "add r2, r2, r11",
+            "asr.w r2, r2, r8",
+            "cmp r2, r9",
+            "it lt",
+            "movlt r2, r9",
+            "ssat r2, #8, r2",
+            "strb r2, [r3]",
+            "add r3, r3, r12",
+            "subs r1, r1, #1",
+            "bne 2b",
+            "pop {{r4-r11, pc}}",
+        );
     }
-
-    requantize_loop!(requantize_saturating, "ssat r2, #8, r2");
-    requantize_loop!(requantize_clamping, "cmp r2, r10", "it gt", "movgt r2, r10");
 
     pub(super) fn requantize_rows(
         sums: &[[i32; 2]],
@@ -387,8 +381,20 @@ mod imp {
         constants: [i32; 6],
         output: &mut [i8],
         stride: usize,
-        _requantize: impl Fn(i32) -> i8,
+        requantize: impl Fn(i32) -> i8,
     ) {
+        let [.., max] = constants;
+        if max != 127 {
+            // A clamp below 127 (no model in this repository has one): the portable loop.
+            let mut index = 0_usize;
+            for &[first, second] in sums {
+                if let Some(slot) = output.get_mut(index) {
+                    *slot = requantize(if side == 0 { first } else { second });
+                }
+                index = index.wrapping_add(stride);
+            }
+            return;
+        }
         // Outputs j with j · stride < output.len().
         let rows = match output.len().checked_sub(1) {
             None => 0,
@@ -401,18 +407,12 @@ mod imp {
             return;
         }
         let first = sums.as_ptr().cast::<i32>().wrapping_add(side);
-        let [.., max] = constants;
-        let function = if max == 127 {
-            requantize_saturating
-        } else {
-            requantize_clamping
-        };
         // SAFETY: sums[j][side] for j < count ≤ sums.len() is at first + 8j bytes, aligned;
         // out + j · stride < out + output.len() for j < count ≤ rows; constants is 6 aligned
         // i32 on the stack; count ≥ 1.
         #[allow(unsafe_code)]
         unsafe {
-            function(
+            requantize_saturating(
                 first,
                 count,
                 constants.as_ptr(),
@@ -420,32 +420,6 @@ mod imp {
                 stride,
             );
         }
-    }
-
-    /// `words ≥ 1` words of rows `a` and `b` unpacked into `out` (four words per word).
-    ///
-    /// # Safety
-    ///
-    /// `a` and `b` readable for `words` words (any alignment: `LDR` allows unaligned access on
-    /// Armv7-M), `out` writable for `4 · words` words, word-aligned; `words ≥ 1`.
-    #[unsafe(naked)]
-    #[allow(unsafe_code)]
-    unsafe extern "C" fn unpack_rows(a: *const i8, b: *const i8, words: usize, out: *mut u32) {
-        core::arch::naked_asm!(
-            "push {{r4, r5, r6}}",
-            "2:",
-            "ldr r4, [r0], #4",
-            "ldr r6, [r1], #4",
-            "sxtb16 r5, r4, ror #8",
-            "sxtb16 r4, r4",
-            "sxtb16 r12, r6, ror #8",
-            "sxtb16 r6, r6",
-            "stmia r3!, {{r4, r5, r6, r12}}",
-            "subs r2, r2, #1",
-            "bne 2b",
-            "pop {{r4, r5, r6}}",
-            "bx lr",
-        );
     }
 
     /// `runs ≥ 1` runs of `run ≥ 1` words, `stride` bytes apart in `a` and `b`, unpacked into
@@ -516,15 +490,17 @@ mod imp {
     pub(super) fn unpack_weight_rows(a: &[[i8; 4]], b: &[[i8; 4]], out: &mut [[u32; 4]]) {
         let words = a.len().min(b.len()).min(out.len());
         if words > 0 {
-            // SAFETY: `a` and `b` hold at least `words` words of four bytes, `out` at least
-            // `words` slots of four aligned `u32`; words ≥ 1.
+            // SAFETY: one run of `words ≥ 1` words: `a` and `b` hold at least 4·words bytes,
+            // `out` at least `words` slots of four aligned u32; the stride is the run's length.
             #[allow(unsafe_code)]
             unsafe {
-                unpack_rows(
+                unpack_runs(
                     a.as_ptr().cast(),
                     b.as_ptr().cast(),
                     words,
                     out.as_mut_ptr().cast(),
+                    1,
+                    words.wrapping_mul(4),
                 );
             }
         }
@@ -590,7 +566,8 @@ mod imp {
             "smlad r4, r9, r11, r4",
             "smuad r6, r8, r12",
             "smlad r6, r9, lr, r6",
-            // words − 1 left: one alone if odd, two if bit 1 is set, then four per iteration.
+            // words − 1 left: one, two and four words for its low three bits, then eight per
+            // iteration.
             "subs r1, r1, #1",
             "lsrs r1, r1, #1",
             "bcc 3f",
@@ -601,16 +578,27 @@ mod imp {
             word!(),
             word!(),
             "4:",
-            "cmp r1, #0",
-            "beq 6f",
+            "lsrs r1, r1, #1",
+            "bcc 5f",
+            word!(),
+            word!(),
+            word!(),
+            word!(),
             "5:",
+            "cmp r1, #0",
+            "beq 7f",
+            "6:",
+            word!(),
+            word!(),
+            word!(),
+            word!(),
             word!(),
             word!(),
             word!(),
             word!(),
             "subs r1, r1, #1",
-            "bne 5b",
-            "6:",
+            "bne 6b",
+            "7:",
             "stmia r7!, {{r3, r4, r5, r6}}",
             "ldr r1, [sp, #8]",
             "subs r1, r1, #1",
