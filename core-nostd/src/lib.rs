@@ -44,10 +44,10 @@
 //!   `nn::Ratio::to_f64`), never on the inference path.
 //! - Every optimized kernel has a plain reference twin, and tests assert they agree bit for bit.
 //! - `unsafe` only where a target needs it, each use with a SAFETY comment and a portable twin:
-//!   with the `dsp` feature on 32-bit Arm, the column convolution's inner loop is a hand-written
-//!   `SMLAD` loop (a naked function over the slices' pointers, bounds checked by its safe
-//!   wrapper) and a few single instructions (`SXTB16`, `SMMULR`) are inline assembly ([`nn::dsp`]
-//!   says why); on x86_64 the convolution's `pmaddwd` kernels are entered through
+//!   with the `dsp` feature on 32-bit Arm, the column convolution's three loops (the `SMLAD` dot
+//!   products, the weight widening, the requantizing store) are hand-written naked functions
+//!   over the slices' pointers, bounds checked by their safe wrappers, and a few single
+//!   instructions (`SXTB16`, `SMMULR`) are inline assembly ([`nn::dsp`] says why); on x86_64 the convolution's `pmaddwd` kernels are entered through
 //!   `#[target_feature]` functions chosen at run time after CPUID/`XGETBV` (`nn::dispatch`,
 //!   `nn::x86`; the intrinsics themselves are safe code).
 #![no_std]
