@@ -47,9 +47,10 @@
 //!   with the `dsp` feature on 32-bit Arm, the column convolution's three loops (the `SMLAD` dot
 //!   products, the weight widening, the requantizing store) are hand-written naked functions
 //!   over the slices' pointers, bounds checked by their safe wrappers, and a few single
-//!   instructions (`SXTB16`, `SMMULR`) are inline assembly ([`nn::dsp`] says why); on x86_64 the convolution's `pmaddwd` kernels are entered through
-//!   `#[target_feature]` functions chosen at run time after CPUID/`XGETBV` (`nn::dispatch`,
-//!   `nn::x86`; the intrinsics themselves are safe code).
+//!   instructions (`SXTB16`, `SMMULR`) are inline assembly ([`nn::dsp`] says why); on x86_64 the
+//!   convolution's `pmaddwd` kernels are entered through `#[target_feature]` functions chosen at
+//!   run time after CPUID/`XGETBV` (`nn::dispatch`, `nn::x86`; the intrinsics themselves are safe
+//!   code).
 #![no_std]
 #![deny(unsafe_code)]
 // Panic-freedom of the library code, checked by clippy (tests may index and unwrap).
