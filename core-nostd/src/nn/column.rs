@@ -37,9 +37,9 @@
 //!    gives the four dot products of every pair of patches: on a Cortex-M4 with the `dsp`
 //!    feature a hand-written loop of `LDRD` and `SMLAD`, 12.25 instructions per 16 MACs.
 //! 4. Bias and the requantizer fused with the output stage, per output, in 32-bit arithmetic
-//!    ([`BoundedRequantizer`](super::requant::BoundedRequantizer), `SMMULR` and a rounding
+//!    ([`BoundedRequantizer`], `SMMULR` and a rounding
 //!    shift, 14 instructions per output in [`dsp::requantize_rows`]; channels with huge biases
-//!    or left shifts fall back to [`NarrowRequantizer`](super::requant::NarrowRequantizer)).
+//!    or left shifts fall back to [`NarrowRequantizer`]).
 //!
 //! Cost per output column: `Ho · O · Kc` multiply-accumulates, `Ho · K` codes copied and widened
 //! (`1/O` of the MACs), `O · Kc · ⌈Ho / rows⌉` weight codes prepared (`1/rows`), `Ho · O`

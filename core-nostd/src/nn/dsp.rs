@@ -8,7 +8,8 @@
 //! operands of [`dot_panel`] are stored widened, so that its loop only loads and multiplies:
 //!
 //! - the **weights** of two output channels `a`, `b`: per word `i` of a row, the four words
-//!   `[even(aᵢ), odd(aᵢ), even(bᵢ), odd(bᵢ)]` ([`unpack_weights`]), `4 · n` words for `n`-word rows;
+//!   `[even(aᵢ), odd(aᵢ), even(bᵢ), odd(bᵢ)]` ([`unpack_weights`]), `4 · n` words for `n`-word
+//!   rows;
 //! - the **panel**: patches two by two in **pair blocks** of `4 · n` words, per word `i`
 //!   `[even(pᵢ), odd(pᵢ), even(qᵢ), odd(qᵢ)]` for patches `p`, `q`.
 //!
@@ -27,10 +28,12 @@
 //!   two patches × four bytes) the loop runs four `LDRD` (the four weight halves, the four halves
 //!   of each patch) and eight `SMLAD`: 12 instructions, plus the count and branch once per eight
 //!   words, **0.77 instructions per MAC**, and about 20 instructions per pair block (first word
-//!   with `SMUAD`, the remainder of the count modulo 8, the four results stored with one `STM`). It keeps 13 registers busy (four
-//!   accumulators, six operands, two pointers, the count), more than the compiler finds beside
-//!   the frame pointer `r7`, which is why it is a naked function (it saves and restores the
-//!   callee-saved registers, `r7` included, itself).
+//!   with `SMUAD`, the remainder of the count modulo 8, the four results stored with one `STM`).
+//!   It keeps 13 registers busy (four accumulators, six operands, two pointers, the count), more
+//!   than the compiler finds beside the frame pointer `r7`, which is why it is a naked function
+//!   (it saves and restores the callee-saved registers, `r7` included, itself). The weight
+//!   widening ([`unpack_weight_runs`]) and the requantizing store ([`requantize_rows`]) are
+//!   naked loops too.
 //!
 //! # Why assembly
 //!
@@ -92,7 +95,8 @@ pub fn unpack_weight_runs(
         .and_then(|(start, bytes)| start.checked_add(bytes));
     let slots = run.checked_mul(runs);
     let fits = matches!((needed, slots, bytes), (Some(needed), Some(slots), Some(bytes))
-        if run > 0 && stride >= bytes && a.len() >= needed && b.len() >= needed && out.len() >= slots);
+        if run > 0 && stride >= bytes && a.len() >= needed && b.len() >= needed
+            && out.len() >= slots);
     if fits {
         imp::unpack_weight_runs(a, b, [run, runs, stride], out);
     }

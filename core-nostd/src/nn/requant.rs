@@ -850,8 +850,9 @@ mod tests {
 
         #[test]
         fn bounded_agrees_on_random_inputs(
-            bias in -(1_i32 << 26)..(1 << 26), bound in 0_u32..(1 << 26), fraction in -1.0_f64..=1.0,
-            multiplier in 0_i32..=i32::MAX, shift in -31_i8..=-1, zp in any::<i8>(), relu in any::<bool>(),
+            bias in -(1_i32 << 26)..(1 << 26), bound in 0_u32..(1 << 26),
+            fraction in -1.0_f64..=1.0, multiplier in 0_i32..=i32::MAX, shift in -31_i8..=-1,
+            zp in any::<i8>(), relu in any::<bool>(),
         ) {
             let sum = (f64::from(bound) * fraction) as i32;
             let min = if relu { zp } else { -128 };
