@@ -62,7 +62,7 @@
 //! | [`maxpool`] | max pooling, no padding, floor | contiguous channel runs |
 //! | [`linear`](mod@linear) | fully connected | zero point folded out of the inner loop |
 //! | [`output`] | softmax / sigmoid of the logits in Q15, integer only | (one implementation) |
-//! | [`column`] | one output column of a convolution or max pooling from a ring of input columns (for [`crate::streaming`]) | `i16` patch panel, two channels × two patches per pass ([`dsp::dot_2x2`]: `SMLAD` on Cortex-M4 with the `dsp` feature) |
+//! | [`column`](mod@column) | one output column of a convolution or max pooling from a ring of input columns (for [`crate::streaming`]) | panel of patches in `[kx][ky][c]` order widened to `i16` pairs, two channels × two patches per pass ([`dsp::dot_panel`]: a hand-written `SMLAD` loop on Cortex-M4 with the `dsp` feature), bounded 32-bit requantizer |
 //! | [`requant`] | the requantizer | branch-free 64-bit form, constants hoisted (reference: the definition in `i128`; gemmlowp's two functions ported and tested against both) |
 
 pub mod column;
