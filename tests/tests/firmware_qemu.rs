@@ -11,8 +11,9 @@
 //!   stack's high-water mark stay within the RAM.
 //!
 //! The models are the reference architecture (4 stacked windows) and the compact one (1 window)
-//! with seeded random int8 weights, written at test time, so the test needs nothing but the
-//! repository; trained models under `models/` are checked too when they exist. Also checks that
+//! with seeded random int8 weights, written at test time, and the trained models bundled under
+//! `models/`. Each run is also compared with `host-cli classify --json` on the same clip (the
+//! command-line tool's probabilities, as integers). Also checks that
 //! a fault ends the firmware with exit status 1 instead of hanging.
 //!
 //! Needs `qemu-system-arm` and the thumbv7em-none-eabihf target (`.ci/run` installs both); their
@@ -195,6 +196,50 @@ fn host_output(model_bytes: &[u8], samples: &[i16]) -> Output {
     inference::classify(&model, &input, &mut scratch).expect("classify")
 }
 
+/// `host-cli classify --json --model MODEL CLIP` (the binary users run, through `cargo run`):
+/// every composer's and instrument's probability of the clip's single segment, in label order,
+/// back in Q15. The CLI prints `q / 32768` as `f64`, which is exact, so anything but an integer
+/// here is a failure.
+fn host_cli_q15(model: &Path, clip: &Path) -> (Vec<u16>, Vec<u16>) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "--locked", "-p", "host-cli", "--"])
+        .args(["classify", "--json", "--model"])
+        .arg(model)
+        .arg(clip)
+        .output()
+        .expect("run host-cli through cargo");
+    assert!(
+        output.status.success(),
+        "host-cli failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("host-cli --json prints JSON");
+    let timeline = &report["files"][0]["timeline"];
+    assert_eq!(
+        timeline.as_array().map(Vec::len),
+        Some(1),
+        "a 5 s clip is one segment: {timeline}"
+    );
+    let q15 = |labels: &serde_json::Value| -> Vec<u16> {
+        let labels = labels.as_array().expect("probabilities in label order");
+        labels
+            .iter()
+            .map(|label| {
+                let q = label["probability"].as_f64().expect("a probability") * 32_768.0;
+                assert_eq!(q.fract(), 0.0, "not a Q15 value: {label}");
+                q as u16
+            })
+            .collect()
+    };
+    (
+        q15(&timeline[0]["composers"]),
+        q15(&timeline[0]["instruments"]),
+    )
+}
+
 /// Builds and runs the firmware on `board` with `model` and checks everything against the host.
 fn firmware_matches_host(board: &Board, model: &Path, tag: &str) {
     let elf = build_firmware(
@@ -249,6 +294,19 @@ fn firmware_matches_host(board: &Board, model: &Path, tag: &str) {
     );
     assert_eq!(field(&stdout, "host scores:"), Some("MATCH"), "{stdout}");
 
+    // The laptop's tool on the same clip: `host-cli classify` gives the same integers.
+    let (cli_composers, cli_instruments) = host_cli_q15(model, &bundled_clip_path());
+    assert_eq!(
+        cli_composers,
+        host.composers.probabilities_q15(),
+        "host-cli vs firmware"
+    );
+    assert_eq!(
+        cli_instruments,
+        host.instruments.probabilities_q15(),
+        "host-cli vs firmware"
+    );
+
     // Memory: the run fits the board's RAM.
     let memory = field(&stdout, "memory:").unwrap_or_else(|| panic!("no memory line:\n{stdout}"));
     let stack = number_after(memory, "stack high-water");
@@ -281,19 +339,16 @@ fn compact_architecture_on_stm32f405_equals_host() {
 }
 
 #[test]
-fn trained_models_equal_host_when_present() {
-    let mut checked = 0;
-    for (name, board) in [
-        ("reference.cmpcls", &STM32F405),
-        ("compact.cmpcls", &STM32F405),
-    ] {
+fn bundled_trained_models_equal_host_on_stm32f405() {
+    for name in ["reference.cmpcls", "compact.cmpcls"] {
         let path = workspace_root().join("models").join(name);
-        if path.is_file() {
-            firmware_matches_host(board, &path, name.trim_end_matches(".cmpcls"));
-            checked += 1;
-        }
+        assert!(
+            path.is_file(),
+            "{} is bundled with the repository",
+            path.display()
+        );
+        firmware_matches_host(&STM32F405, &path, name.trim_end_matches(".cmpcls"));
     }
-    eprintln!("trained models checked on the STM32F405: {checked} (models/*.cmpcls present)");
 }
 
 #[test]
