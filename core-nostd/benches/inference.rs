@@ -66,9 +66,7 @@ fn bench_inference(c: &mut Criterion) {
     let mut rng = common::Rng::new(3);
     for (i, layer) in network.layers().iter().enumerate() {
         let Layer::Conv2d(conv) = layer else { continue };
-        let input: Vec<i8> = (0..conv.input_shape().len()).map(|_| rng.i8()).collect();
-        let mut output = vec![0_i8; conv.output_shape().len()];
-        let mut workspace = vec![0_i16; conv.workspace_len()];
+        let (input, mut output, mut workspace) = conv_buffers(conv, &mut rng);
         for isa in Isa::ALL
             .into_iter()
             .filter(|&isa| dispatch::usable(isa) == isa)
@@ -102,9 +100,7 @@ fn bench_inference(c: &mut Criterion) {
     let mut rng = common::Rng::new(3);
     for (i, layer) in network.layers().iter().enumerate() {
         let Layer::Conv2d(conv) = layer else { continue };
-        let input: Vec<i8> = (0..conv.input_shape().len()).map(|_| rng.i8()).collect();
-        let mut output = vec![0_i8; conv.output_shape().len()];
-        let mut workspace = vec![0_i16; conv.workspace_len()];
+        let (input, mut output, mut workspace) = conv_buffers(conv, &mut rng);
         let [kh, kw] = conv.kernel();
         let name = format!(
             "layer {i}: {}→{} k{kh}x{kw} s{:?} on {}x{}",
@@ -188,3 +184,13 @@ fn cpu_time(name: &str, mut f: impl FnMut()) {
 
 criterion_group!(benches, bench_inference);
 criterion_main!(benches);
+
+/// Random input of `conv`'s shape, and its output and workspace buffers.
+fn conv_buffers(conv: &nn::Conv2d<'_>, rng: &mut common::Rng) -> (Vec<i8>, Vec<i8>, Vec<i16>) {
+    let input = (0..conv.input_shape().len()).map(|_| rng.i8()).collect();
+    (
+        input,
+        vec![0; conv.output_shape().len()],
+        vec![0; conv.workspace_len()],
+    )
+}

@@ -155,17 +155,8 @@ fn training_learns_the_synthetic_composers_and_saves_a_usable_model() {
     // `trainer export`: the int8 file parses in the core and agrees with the float model.
     let file = reports.path().join("model.cmpcls");
     let summary = trainer::export::run(&ExportArgs {
-        model: out.path().to_path_buf(),
-        cache: corpus.cache.clone(),
-        out: file.clone(),
         calibration: "percentile:99.99".parse().unwrap(),
-        calibration_stacks: 8,
-        split: EvalSplit::Validation,
-        stacks: 10,
-        seed: 1,
-        threshold: 0.5,
-        json: true,
-        report: None,
+        ..fit_fixture::export_args(out.path(), &corpus.cache, &file)
     })
     .unwrap();
     assert!(summary.folding_error < 1e-3, "{}", summary.folding_error);

@@ -7,8 +7,6 @@ mod fit_fixture;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::{Path, PathBuf};
-use trainer::evaluation::EvalSplit;
-use trainer::export::ExportArgs;
 use trainer::import::{ImportArgs, SourceTensor, plan, run};
 use trainer::inference::TrainedModel;
 use trainer::model::{ModelConfig, Preset};
@@ -98,20 +96,8 @@ fn imported_networks_give_pytorchs_logits_and_the_folder_exports() {
 
     // Quantized and exported like a trained model: the core parses the file.
     let file = out.path().join("model.cmpcls");
-    let summary = trainer::export::run(&ExportArgs {
-        model: out.path().to_path_buf(),
-        cache: corpus.cache.clone(),
-        out: file.clone(),
-        calibration: "minmax".parse().unwrap(),
-        calibration_stacks: 4,
-        split: EvalSplit::Validation,
-        stacks: 4,
-        seed: 1,
-        threshold: 0.5,
-        json: true,
-        report: None,
-    })
-    .unwrap();
+    let summary =
+        trainer::export::run(&fit_fixture::export_args(out.path(), &corpus.cache, &file)).unwrap();
     assert!(summary.folding_error < 1e-3, "{}", summary.folding_error);
     let bytes = std::fs::read(&file).unwrap();
     let parsed = core_nostd::model::Model::parse(&bytes).unwrap();

@@ -120,3 +120,21 @@ pub fn two_composers() -> Corpus {
     .unwrap();
     Corpus { cache, _temp: temp }
 }
+
+/// `trainer export` of the model folder `model` into `file`, calibrated and scored on `cache`'s
+/// validation recordings (the fixture has no test split), quietly (`--json`, no report folder).
+pub fn export_args(model: &Path, cache: &Path, file: &Path) -> trainer::export::ExportArgs {
+    trainer::export::ExportArgs {
+        model: model.to_path_buf(),
+        cache: cache.to_path_buf(),
+        out: file.to_path_buf(),
+        calibration: "minmax".parse().expect("a range method"),
+        calibration_stacks: 8,
+        split: trainer::evaluation::EvalSplit::Validation,
+        stacks: 10,
+        seed: 1,
+        threshold: 0.5,
+        json: true,
+        report: None,
+    }
+}
