@@ -199,32 +199,26 @@ fn scores_equal_core_nostd_on_the_same_windows() {
             input.extend_from_slice(plane.as_flattened());
         }
         let output = classify(&model, &input, &mut scratch).unwrap();
-        let got: Vec<f64> = row["composers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["probability"].as_f64().unwrap())
-            .collect();
-        let want: Vec<f64> = output
-            .composers
-            .probabilities_q15()
-            .iter()
-            .map(|&p| f64::from(p) / 32768.0)
-            .collect();
-        assert_eq!(got, want, "segment {segment}");
-        let got: Vec<f64> = row["instruments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["probability"].as_f64().unwrap())
-            .collect();
-        let want: Vec<f64> = output
-            .instruments
-            .probabilities_q15()
-            .iter()
-            .map(|&p| f64::from(p) / 32768.0)
-            .collect();
-        assert_eq!(got, want, "segment {segment}");
+        let probabilities = |labels: &serde_json::Value| -> Vec<f64> {
+            let labels = labels.as_array().unwrap();
+            labels
+                .iter()
+                .map(|c| c["probability"].as_f64().unwrap())
+                .collect()
+        };
+        let q15 = |q: &[u16]| -> Vec<f64> { q.iter().map(|&p| f64::from(p) / 32768.0).collect() };
+        let composers = output.composers.probabilities_q15();
+        assert_eq!(
+            probabilities(&row["composers"]),
+            q15(composers),
+            "segment {segment}"
+        );
+        let instruments = output.instruments.probabilities_q15();
+        assert_eq!(
+            probabilities(&row["instruments"]),
+            q15(instruments),
+            "segment {segment}"
+        );
     }
 }
 

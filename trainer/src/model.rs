@@ -77,6 +77,24 @@ pub struct ConvLayer {
     pub pool: bool,
 }
 
+impl ConvLayer {
+    /// A block with `out_channels`, `kernel` and `stride` (`[bins, frames]`), pooled or not.
+    #[must_use]
+    pub const fn new(
+        out_channels: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pool: bool,
+    ) -> Self {
+        Self {
+            out_channels,
+            kernel,
+            stride,
+            pool,
+        }
+    }
+}
+
 /// The named configurations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -176,12 +194,7 @@ impl ModelConfig {
     /// The reference CNN on 4-window stacks (see the module docs for its shapes).
     #[must_use]
     pub fn reference() -> Self {
-        let layer = |out_channels, kernel, stride, pool| ConvLayer {
-            out_channels,
-            kernel,
-            stride,
-            pool,
-        };
+        let layer = ConvLayer::new;
         Self {
             preset: Preset::Reference,
             stack: 4,
@@ -203,12 +216,7 @@ impl ModelConfig {
     /// memory (see the module docs).
     #[must_use]
     pub fn compact() -> Self {
-        let layer = |out_channels, kernel, stride, pool| ConvLayer {
-            out_channels,
-            kernel,
-            stride,
-            pool,
-        };
+        let layer = ConvLayer::new;
         Self {
             preset: Preset::Compact,
             stack: 1,

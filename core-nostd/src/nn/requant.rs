@@ -273,6 +273,14 @@ impl NarrowRequantizer {
         // M ≥ 0: |acc·M| < 2^62, so the rounded high half lies in [−2^31, 2^31).
         let product = i64::from(acc).wrapping_mul(i64::from(self.multiplier));
         let high = (product.wrapping_add(1 << 30) >> 31) as i32;
+        self.finish(high)
+    }
+
+    /// The shared last step of [`Self::apply`] and [`Self::apply_plain`]: `high` (the rounded
+    /// doubling high half) divided by `2^right` rounding half away from zero, offset by the zero
+    /// point and clamped.
+    #[inline(always)]
+    fn finish(&self, high: i32) -> i8 {
         let remainder = high & self.mask;
         let threshold = self.threshold.wrapping_add(i32::from(high < 0));
         let rounded = (high >> self.right).wrapping_add(i32::from(remainder > threshold));
@@ -294,13 +302,7 @@ impl NarrowRequantizer {
         };
         let product = i64::from(scaled).wrapping_mul(i64::from(self.multiplier));
         let high = i32::try_from(product.wrapping_add(1 << 30) >> 31).unwrap_or(i32::MAX);
-        let remainder = high & self.mask;
-        let threshold = self.threshold.wrapping_add(i32::from(high < 0));
-        let rounded = (high >> self.right).wrapping_add(i32::from(remainder > threshold));
-        // Within [min, max] ⊂ i8 after the clamp, so the cast is exact.
-        rounded
-            .saturating_add(self.zero_point)
-            .clamp(self.min, self.max) as i8
+        self.finish(high)
     }
 }
 

@@ -5,7 +5,7 @@
 use super::EvalReport;
 use super::confusion::ConfusionMatrix;
 use super::multilabel::InstrumentRoc;
-use crate::plot::{PlotError, write_png};
+use crate::plot::{PlotError, TAB10, write_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -163,23 +163,9 @@ fn write_roc(rocs: &[InstrumentRoc], path: &Path) -> Result<(), PlotError> {
     })
 }
 
-/// Distinct line colours (matplotlib's "tab10"), then plotters' 99-colour palette.
-const LINE_COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// Colour of the `i`-th instrument's curve.
+/// Colour of the `i`-th instrument's curve: [`TAB10`], then plotters' 99-colour palette.
 fn curve_colour(i: usize) -> RGBColor {
-    match LINE_COLOURS.get(i) {
+    match TAB10.get(i) {
         Some(&c) => c,
         None => {
             let (r, g, b) = Palette99::pick(i).rgb();

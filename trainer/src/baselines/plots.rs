@@ -6,7 +6,7 @@
 use super::offline::LearningCurve;
 use super::online::SgdCurve;
 use super::table::Row;
-use host_common::plot::{PlotError, write_png};
+use host_common::plot::{PlotError, TAB10, write_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -18,21 +18,14 @@ type Figure = fn(&Row) -> f64;
 /// The drawing area `write_png` hands out.
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// A palette that stays distinguishable for up to 12 lines.
-const PALETTE: [RGBColor; 12] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-    RGBColor(0, 0, 0),
-    RGBColor(255, 215, 0),
-];
+/// The `i`-th of 12 colours that stay distinguishable (tab10, then black and gold), cyclic.
+fn palette(i: usize) -> RGBColor {
+    match i % 12 {
+        10 => RGBColor(0, 0, 0),
+        11 => RGBColor(255, 215, 0),
+        i => TAB10[i],
+    }
+}
 
 /// Rows of the key under the bar chart, per column.
 const KEY_ROWS: usize = 6;
@@ -78,7 +71,7 @@ pub fn comparison(rows: &[Row], path: &Path) -> Result<(), PlotError> {
         ];
         let bar = 0.26;
         for (s, (name, value)) in series.iter().enumerate() {
-            let color = PALETTE[s];
+            let color = palette(s);
             let offset = (s as f64 - 1.0) * bar;
             chart
                 .draw_series(rows.iter().enumerate().map(|(i, r)| {
@@ -208,7 +201,7 @@ fn line_panel(
         .draw()
         .map_err(|e| e.to_string())?;
     for (i, (name, ys)) in series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+        let color = palette(i);
         let points: Vec<(f64, f64)> = xs
             .iter()
             .zip(ys.iter())
