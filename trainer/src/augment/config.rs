@@ -16,6 +16,14 @@ pub const RT60_LIMITS_S: (f32, f32) = (0.05, 10.0);
 pub const WET_LIMITS: (f32, f32) = (0.0, 1.0);
 /// Signal-to-noise ratios in dB are held to this range.
 pub const SNR_DB_LIMITS: (f32, f32) = (-20.0, 100.0);
+/// The equalizer draws at most this many bands (a larger count is clamped to it). Every four
+/// bands cost one pass over the window, so this also bounds the equalizer's cost (two passes).
+pub const EQ_BANDS_LIMIT: u8 = 8;
+/// Equalizer band gains are held to ±this many dB.
+pub const EQ_GAIN_LIMIT_DB: f32 = 18.0;
+/// Equalizer band Q factors are held to this range: Q 0.3 is a band about 3.7 octaves wide, Q 8
+/// one of about 0.18 octaves (two semitones).
+pub const EQ_Q_LIMITS: (f32, f32) = (0.3, 8.0);
 
 /// The ranges a reverb's parameters are drawn from, each uniformly and independently.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,11 +38,30 @@ pub struct ReverbRange {
     pub wet: (f32, f32),
 }
 
+/// The ranges a random equalizer is drawn from: a number of peaking bands, each with its own
+/// centre frequency (log-uniform over
+/// [`EQ_FREQ_RANGE_HZ`](super::EQ_FREQ_RANGE_HZ)), gain and Q.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EqRange {
+    /// Number of bands, drawn uniformly from `bands.0 ..= bands.1` (either order); held to
+    /// `0 ..= EQ_BANDS_LIMIT`. Zero bands leave the signal unchanged.
+    pub bands: (u8, u8),
+    /// Largest band gain in dB: each band's gain is drawn uniformly in `±gain_db`, so bands
+    /// raise (resonances) or lower (anti-resonances) their region. Held to
+    /// `0 ..= EQ_GAIN_LIMIT_DB` by magnitude; non-finite is 0 (flat).
+    pub gain_db: f32,
+    /// Q factor range (centre frequency over bandwidth); each band's Q is drawn uniformly from
+    /// it. Held to [`EQ_Q_LIMITS`]; a non-finite end counts as the narrowest Q, the one that
+    /// changes the least of the spectrum.
+    pub q: (f32, f32),
+}
+
 /// Which augmentations to apply and how strongly; [`Default`] is all off. Every range
 /// `(a, b)` is drawn from uniformly (the order of `a` and `b` does not matter; `a == b` fixes the
 /// value). Values outside the `*_LIMITS` constants are clamped to them and a non-finite bound
-/// counts as the mildest value (speed 1, gain 0 dB, tilt 0, wet 0, the shortest RT60, the highest
-/// SNR), so no configuration can make [`augment`](super::augment) panic or emit garbage.
+/// counts as the mildest value (speed 1, gain 0 dB, tilt 0, wet 0, the shortest RT60, equalizer
+/// gain 0 and the narrowest Q, the highest SNR), so no configuration can make [`augment`](super::augment) panic or emit garbage.
 ///
 /// In JSON, missing fields are off and unknown fields are an error.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -47,6 +74,9 @@ pub struct AugmentConfig {
     pub tilt_db_per_octave: Option<f32>,
     /// Reverb (a Schroeder/Freeverb-style network) with drawn reverberation time and wet share.
     pub reverb: Option<ReverbRange>,
+    /// Random equalizer (a cascade of peaking filters) imitating another synthesizer's or a
+    /// real instrument's body resonances and sample spectra. Applied after the tilt.
+    pub eq: Option<EqRange>,
     /// Signal-to-noise ratio range in dB for added noise (white or pink, a coin flip), relative
     /// to the window's RMS after the other augmentations. Windows whose RMS is below one LSB
     /// (digital silence) get no noise.
@@ -58,11 +88,12 @@ pub struct AugmentConfig {
 
 impl AugmentConfig {
     /// True when no augmentation is configured, so [`augment`](super::augment) returns its input
-    /// unchanged. Cost: five comparisons.
+    /// unchanged. Cost: six comparisons.
     pub fn is_off(&self) -> bool {
         self.gain_db.is_none()
             && self.tilt_db_per_octave.is_none()
             && self.reverb.is_none()
+            && self.eq.is_none()
             && self.noise_snr_db.is_none()
             && self.speed.is_none()
     }
@@ -73,6 +104,10 @@ impl AugmentConfig {
     /// - tilt ±3 dB/octave around 1 kHz (±6 dB at 4 kHz, ∓9 dB at 125 Hz: microphones, rooms,
     ///   and brighter or darker instruments);
     /// - reverb RT60 0.3 … 2.0 s (small room to concert hall), wet share 0 … 0.5;
+    /// - equalizer of 2 … 5 bands, each ±6 dB at Q 0.7 … 2.5 (about two octaves to half an
+    ///   octave wide), centred between 80 Hz and 3.5 kHz: broad resonances and dips like those
+    ///   of instrument bodies, microphones and other synthesizers' samples, but not narrow enough
+    ///   to erase single harmonics, nor strong enough to turn one instrument into another;
     /// - noise at 20 … 50 dB SNR (tape hiss to a quiet hall);
     /// - tempo 0.9 … 1.1 (performers' tempo choices).
     ///
@@ -84,6 +119,11 @@ impl AugmentConfig {
             reverb: Some(ReverbRange {
                 rt60_s: (0.3, 2.0),
                 wet: (0.0, 0.5),
+            }),
+            eq: Some(EqRange {
+                bands: (2, 5),
+                gain_db: 6.0,
+                q: (0.7, 2.5),
             }),
             noise_snr_db: Some((20.0, 50.0)),
             speed: Some((0.9, 1.1)),
@@ -128,7 +168,12 @@ mod tests {
         assert!(!preset.is_off());
         assert!(preset.gain_db.is_some() && preset.tilt_db_per_octave.is_some());
         assert!(preset.reverb.is_some() && preset.noise_snr_db.is_some());
-        assert!(preset.speed.is_some());
+        assert!(preset.speed.is_some() && preset.eq.is_some());
+        let eq_only = AugmentConfig {
+            eq: preset.eq,
+            ..AugmentConfig::default()
+        };
+        assert!(!eq_only.is_off());
     }
 
     #[test]
@@ -141,7 +186,11 @@ mod tests {
         );
         let partial: AugmentConfig = serde_json::from_str(r#"{"gain_db":[-3,3]}"#).unwrap();
         assert_eq!(partial.gain_db, Some((-3.0, 3.0)));
-        assert!(partial.speed.is_none());
+        assert!(partial.speed.is_none() && partial.eq.is_none());
+        let eq: AugmentConfig =
+            serde_json::from_str(r#"{"eq":{"bands":[1,3],"gain_db":4,"q":[1,2]}}"#).unwrap();
+        assert_eq!(eq.eq.map(|e| e.bands), Some((1, 3)));
+        assert!(serde_json::from_str::<AugmentConfig>(r#"{"eq":{"bands":[1,3]}}"#).is_err());
         assert!(serde_json::from_str::<AugmentConfig>(r#"{"gain":[-3,3]}"#).is_err());
     }
 

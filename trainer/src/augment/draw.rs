@@ -10,13 +10,19 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{
-    AugmentConfig, GAIN_DB_LIMITS, RT60_LIMITS_S, SNR_DB_LIMITS, SPEED_LIMITS,
-    TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS, sanitize, sanitize_range,
+    AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
+    RT60_LIMITS_S, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS, sanitize,
+    sanitize_range,
 };
 
 /// The range the reverb's room size (a factor on all its delay lengths) is drawn from, so that
 /// reverbs differ in echo pattern as well as in decay.
 pub const ROOM_SCALE_RANGE: (f32, f32) = (0.75, 1.25);
+
+/// The range equalizer centre frequencies are drawn from (log-uniformly, so each octave is
+/// equally likely): from the cello's and bassoon's body resonances to the top of the 8 kHz
+/// signal's band, short of the Nyquist frequency where a peaking filter's band would be cut off.
+pub const EQ_FREQ_RANGE_HZ: (f32, f32) = (80.0, 3500.0);
 
 /// The colour of added noise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +56,17 @@ pub struct NoiseApplied {
     pub rms: f32,
 }
 
+/// One equalizer band a window got: a peaking filter.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EqBandApplied {
+    /// Centre frequency in Hz, within [`EQ_FREQ_RANGE_HZ`].
+    pub freq_hz: f32,
+    /// Gain at the centre frequency in dB (negative: a dip).
+    pub gain_db: f32,
+    /// Q factor (centre frequency over bandwidth).
+    pub q: f32,
+}
+
 /// What [`augment_with_report`](super::augment_with_report) drew and applied to one window, for
 /// tests and logs; `None` marks a stage that is off.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -60,6 +77,8 @@ pub struct Applied {
     pub reverb: Option<ReverbApplied>,
     /// Spectral tilt in dB per octave around 1 kHz.
     pub tilt_db_per_octave: Option<f32>,
+    /// Equalizer bands, in the order they are applied (empty when zero bands were drawn).
+    pub eq: Option<Vec<EqBandApplied>>,
     /// Gain in dB.
     pub gain_db: Option<f32>,
     /// Noise parameters and level.
@@ -75,6 +94,7 @@ pub(super) enum Stream {
     Gain = 4,
     Noise = 5,
     NoiseSamples = 6,
+    Eq = 7,
 }
 
 /// A generator for `stream` of `seed`. Cost: one ChaCha8 key setup.
@@ -107,6 +127,9 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
             let max = sanitize(max.abs(), limits, 0.0);
             uniform(&mut stream_rng(seed, Stream::Tilt), (-max, max))
         }),
+        eq: config
+            .eq
+            .map(|range| draw_eq(&range, &mut stream_rng(seed, Stream::Eq))),
         gain_db: config.gain_db.map(|range| {
             let range = sanitize_range(range, GAIN_DB_LIMITS, 0.0);
             uniform(&mut stream_rng(seed, Stream::Gain), range)
@@ -125,6 +148,33 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
             }
         }),
     }
+}
+
+/// Draws the equalizer's bands from `rng`: first the number of bands, then per band its centre
+/// frequency, gain and Q, in that order. Cost: `1 + 3 * bands` `next_u32`s and an `exp` per band.
+fn draw_eq(range: &EqRange, rng: &mut impl Rng) -> Vec<EqBandApplied> {
+    let (a, b) = (range.bands.0, range.bands.1);
+    let lo = a.min(b).min(EQ_BANDS_LIMIT);
+    let hi = a.max(b).min(EQ_BANDS_LIMIT);
+    let count = lo + uniform_count(rng, hi - lo);
+    let gain = sanitize(range.gain_db.abs(), (0.0, EQ_GAIN_LIMIT_DB), 0.0);
+    let q = sanitize_range(range.q, EQ_Q_LIMITS, EQ_Q_LIMITS.1);
+    let (f_lo, f_hi) = EQ_FREQ_RANGE_HZ;
+    let log_freq = (f_lo.ln(), f_hi.ln());
+    (0..count)
+        .map(|_| EqBandApplied {
+            freq_hz: uniform(rng, log_freq).exp().clamp(f_lo, f_hi),
+            gain_db: uniform(rng, (-gain, gain)),
+            q: uniform(rng, q),
+        })
+        .collect()
+}
+
+/// A whole number drawn uniformly from `0 ..= span` with one `next_u32` (a fixed mapping, like
+/// [`uniform`]'s).
+fn uniform_count(rng: &mut impl Rng, span: u8) -> u8 {
+    let scaled = (u64::from(rng.next_u32()) * (u64::from(span) + 1)) >> 32;
+    u8::try_from(scaled).unwrap_or(span).min(span)
 }
 
 /// A value drawn uniformly from the ordered, finite range `(lo, hi)` (exactly `lo` when
@@ -157,6 +207,12 @@ mod tests {
             let reverb = a.reverb.unwrap();
             assert!((0.3..=2.0).contains(&reverb.rt60_s) && (0.0..=0.5).contains(&reverb.wet));
             assert!((20.0..=50.0).contains(&a.noise.unwrap().snr_db));
+            let bands = a.eq.unwrap();
+            assert!((2..=5).contains(&bands.len()));
+            for band in bands {
+                assert!((80.0..=3500.0).contains(&band.freq_hz));
+                assert!(band.gain_db.abs() <= 6.0 && (0.7..=2.5).contains(&band.q));
+            }
             assert_eq!(draw(&gain_only, seed).gain_db, Some(gain));
         }
     }
@@ -181,5 +237,69 @@ mod tests {
             colors.push(a.noise.unwrap().color);
         }
         assert!(colors.contains(&NoiseColor::White) && colors.contains(&NoiseColor::Pink));
+    }
+
+    #[test]
+    fn eq_draws_cover_their_ranges_and_odd_ranges_are_held() {
+        let config = AugmentConfig {
+            eq: Some(EqRange {
+                bands: (3, 1),
+                gain_db: -10.0,
+                q: (4.0, 1.0),
+            }),
+            ..AugmentConfig::default()
+        };
+        let (mut counts, mut low, mut high, mut cut, mut boost) = ([0; 4], 0, 0, 0, 0);
+        for seed in 0..400 {
+            for band in draw(&config, seed).eq.unwrap() {
+                low += usize::from(band.freq_hz < 250.0);
+                high += usize::from(band.freq_hz > 2000.0);
+                cut += usize::from(band.gain_db < -5.0);
+                boost += usize::from(band.gain_db > 5.0);
+                assert!(band.gain_db.abs() <= 10.0 && (1.0..=4.0).contains(&band.q));
+            }
+            counts[draw(&config, seed).eq.unwrap().len()] += 1;
+        }
+        // Each count about a third of the time; log-uniform frequencies put about 0.30 of the
+        // bands below 250 Hz and 0.15 above 2 kHz.
+        assert_eq!(counts[0], 0);
+        assert!(
+            counts[1..].iter().all(|&n| (100..170).contains(&n)),
+            "{counts:?}"
+        );
+        assert!(
+            (200..280).contains(&low) && (90..150).contains(&high),
+            "{low} {high}"
+        );
+        assert!(cut > 150 && boost > 150, "{cut} {boost}");
+
+        let odd = AugmentConfig {
+            eq: Some(EqRange {
+                bands: (200, 255),
+                gain_db: f32::NAN,
+                q: (f32::INFINITY, -1.0),
+            }),
+            ..AugmentConfig::default()
+        };
+        let bands = draw(&odd, 1).eq.unwrap();
+        assert_eq!(bands.len(), usize::from(EQ_BANDS_LIMIT));
+        for band in bands {
+            assert_eq!(band.gain_db, 0.0);
+            assert!((EQ_Q_LIMITS.0..=EQ_Q_LIMITS.1).contains(&band.q));
+        }
+        let loud = AugmentConfig {
+            eq: Some(EqRange {
+                bands: (0, 0),
+                gain_db: 1e9,
+                q: (0.5, 0.5),
+            }),
+            ..AugmentConfig::default()
+        };
+        assert_eq!(draw(&loud, 1).eq, Some(Vec::new()));
+        for n in 0..50 {
+            let mut rng = stream_rng(n, Stream::Eq);
+            assert!(uniform_count(&mut rng, 0) == 0 && uniform_count(&mut rng, 3) <= 3);
+            uniform_count(&mut rng, u8::MAX);
+        }
     }
 }

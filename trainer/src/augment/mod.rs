@@ -10,8 +10,11 @@
 //! 2. **reverb** (`reverb.rs`): Schroeder/Freeverb-style combs and all-passes
 //!    with a drawn reverberation time, room size and wet share.
 //! 3. **tilt** (`tilt.rs`): a constant spectral slope in dB per octave around 1 kHz.
-//! 4. **gain**: a drawn gain in dB.
-//! 5. **noise** (`noise.rs`): white or pink noise at a drawn SNR relative to the
+//! 4. **eq** (`eq.rs`): a random equalizer, a few peaking filters at drawn centre frequencies,
+//!    gains and Q factors, imitating other instruments' body resonances and other
+//!    synthesizers' sample spectra.
+//! 5. **gain**: a drawn gain in dB.
+//! 6. **noise** (`noise.rs`): white or pink noise at a drawn SNR relative to the
 //!    window's RMS at that point.
 //!
 //! The stages work in f32 at i16 scale; the result is rounded and saturated to i16 (never
@@ -25,10 +28,12 @@
 //! from the platform's math library, so outputs may differ in the last bit between platforms;
 //! this is training-side code, not the bit-exact inference path.)
 //!
-//! **Cost.** With everything on, one 5 s window (40,064 samples) takes about 1.4 ms on one core
-//! in release builds (measured on a shared AMD EPYC; `time_per_window_with_everything_on` in the
-//! tests reports it): WSOLA about 0.8 ms, the reverb 0.15, pink noise 0.2, the tilt 0.1. Time
-//! and memory are `O(out_len)`. With everything off, `augment` is a copy.
+//! **Cost.** With everything on (the preset), one 5 s window (40,064 samples) takes about 1.7 ms
+//! on one core in release builds (median, shared 2-core AMD EPYC, 2026-11-24;
+//! `time_per_window_with_everything_on` in the tests prints it per stage): WSOLA about 1.1 ms,
+//! noise 0.2 (pink costs more than white), the reverb 0.15, the tilt 0.1, the equalizer 0.1 (0.2
+//! with five or more bands), and 0.05 for the conversions from and to i16. Time and memory are
+//! `O(out_len)`. With everything off, `augment` is a copy.
 //!
 //! **Limitations.** The reverb and filters start from silence at the window's first sample (no
 //! tail from earlier music); the reverb is a small, fixed-topology network, not a measured room;
@@ -36,6 +41,7 @@
 
 mod config;
 mod draw;
+mod eq;
 mod noise;
 mod reverb;
 mod stretch;
@@ -44,10 +50,13 @@ mod test_signals;
 mod tilt;
 
 pub use config::{
-    AugmentConfig, GAIN_DB_LIMITS, RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS,
-    TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
+    AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
+    RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
 };
-pub use draw::{Applied, NoiseApplied, NoiseColor, ROOM_SCALE_RANGE, ReverbApplied};
+pub use draw::{
+    Applied, EQ_FREQ_RANGE_HZ, EqBandApplied, NoiseApplied, NoiseColor, ROOM_SCALE_RANGE,
+    ReverbApplied,
+};
 
 use draw::Stream;
 use rand::Rng;
@@ -67,7 +76,7 @@ pub fn input_len_needed(out_len: usize, config: &AugmentConfig) -> usize {
 /// Applies the augmentations configured in `config` to `samples` (8 kHz mono), drawing one
 /// `u64` from `rng`, and returns exactly `out_len` samples. With everything off this is the
 /// first `out_len` samples, bit for bit, zero-padded if `samples` is shorter. Never panics.
-/// Cost: see the [module documentation](self) (about 1.4 ms per 5 s window with all on).
+/// Cost: see the [module documentation](self) (about 1.7 ms per 5 s window with all on).
 pub fn augment<R: Rng + ?Sized>(
     samples: &[i16],
     out_len: usize,
@@ -108,6 +117,9 @@ pub fn augment_with_report<R: Rng + ?Sized>(
     }
     if let Some(db_per_octave) = applied.tilt_db_per_octave {
         tilt::apply(&mut signal, db_per_octave);
+    }
+    if let Some(bands) = &applied.eq {
+        eq::apply(&mut signal, bands);
     }
     if let Some(gain_db) = applied.gain_db {
         apply_gain(&mut signal, gain_db);

@@ -1,9 +1,12 @@
 //! Tests of the whole pipeline through the public API.
 
+use std::hint::black_box;
+use std::time::Instant;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::test_signals::{level_db, peak_frequency, rms, schroeder_rt60, sine};
+use super::test_signals::{level_db, noise, peak_frequency, rms, schroeder_rt60, sine};
 use super::*;
 
 /// Samples of one 5 s training window.
@@ -146,7 +149,7 @@ fn reverb_gives_an_impulse_a_tail_decaying_at_the_rt60() {
 
 #[test]
 fn reverb_with_zero_wet_leaves_the_signal_unchanged() {
-    let input = to_i16_vec(&super::test_signals::noise(WINDOW, 3));
+    let input = to_i16_vec(&noise(WINDOW, 3));
     let config = AugmentConfig {
         reverb: Some(ReverbRange {
             rt60_s: (0.3, 2.0),
@@ -216,6 +219,11 @@ fn odd_inputs_and_configs_neither_panic_nor_wrap() {
             rt60_s: (-1.0, f32::NAN),
             wet: (5.0, -5.0),
         }),
+        eq: Some(EqRange {
+            bands: (255, 9),
+            gain_db: -1e9,
+            q: (f32::NAN, 0.0),
+        }),
         noise_snr_db: Some((f32::NEG_INFINITY, -1e9)),
         speed: Some((0.0, 100.0)),
     };
@@ -276,4 +284,198 @@ fn input_len_needed_covers_the_fastest_tempo() {
     let needed = input_len_needed(WINDOW, &config);
     assert!(needed >= (WINDOW as f32 * 1.1) as usize && needed < WINDOW * 12 / 10);
     assert_eq!(input_len_needed(0, &config), 0);
+}
+
+fn eq_config(bands: (u8, u8), gain_db: f32, q: (f32, f32)) -> AugmentConfig {
+    AugmentConfig {
+        eq: Some(EqRange { bands, gain_db, q }),
+        ..AugmentConfig::default()
+    }
+}
+
+/// The change in RMS in dB from `input` to `output`, past the filters' settling.
+fn rms_change_db(input: &[i16], output: &[i16]) -> f32 {
+    let settled = |s: &[i16]| rms(&to_f32_vec(&s[4000..]));
+    20.0 * (settled(output) / settled(input)).log10()
+}
+
+#[test]
+fn eq_off_or_flat_leaves_the_input_bit_for_bit() {
+    let input = to_i16_vec(&noise(WINDOW, 8));
+    for config in [
+        AugmentConfig::default(),
+        eq_config((0, 0), 6.0, (0.7, 2.5)),
+        eq_config((1, 8), 0.0, (0.7, 2.5)),
+    ] {
+        for seed in 0..3 {
+            assert_eq!(augment(&input, WINDOW, &config, &mut rng(seed)), input);
+        }
+    }
+}
+
+#[test]
+fn eq_band_changes_a_sine_at_its_centre_by_the_drawn_gain() {
+    let config = eq_config((1, 1), 12.0, (2.0, 2.0));
+    let (mut boosts, mut cuts) = (0, 0);
+    for seed in 0..12 {
+        let (_, applied) = augment_with_report(&[], 0, &config, &mut rng(seed));
+        let bands = applied.eq.unwrap();
+        let [band] = bands[..] else {
+            panic!("{bands:?}")
+        };
+        assert_eq!(band.q, 2.0);
+        boosts += usize::from(band.gain_db > 1.0);
+        cuts += usize::from(band.gain_db < -1.0);
+        let far = if band.freq_hz * 8.0 < 3800.0 {
+            band.freq_hz * 8.0
+        } else {
+            band.freq_hz / 8.0
+        };
+        for (hz, expected, tolerance) in [(band.freq_hz, band.gain_db, 0.3), (far, 0.0, 1.0)] {
+            let input = to_i16_vec(&sine(hz, 2000.0, WINDOW));
+            let (out, again) = augment_with_report(&input, WINDOW, &config, &mut rng(seed));
+            assert_eq!(again.eq, Some(bands.clone()));
+            let measured = rms_change_db(&input, &out);
+            assert!(
+                (measured - expected).abs() < tolerance,
+                "{band:?}: {measured} dB at {hz} Hz"
+            );
+        }
+    }
+    assert!(boosts > 2 && cuts > 2, "{boosts} boosts, {cuts} cuts");
+}
+
+#[test]
+fn eq_is_deterministic_and_changes_no_other_stage_draws() {
+    let input = to_i16_vec(&noise(WINDOW, 4));
+    let with_eq = AugmentConfig::preset_default_on();
+    let without_eq = AugmentConfig {
+        eq: None,
+        ..with_eq.clone()
+    };
+    let eq_only = eq_config((2, 5), 6.0, (0.7, 2.5));
+    for seed in 0..20 {
+        let (_, mut on) = augment_with_report(&input, 1000, &with_eq, &mut rng(seed));
+        let (_, off) = augment_with_report(&input, 1000, &without_eq, &mut rng(seed));
+        assert!(
+            on.eq
+                .take()
+                .is_some_and(|bands| (2..=5).contains(&bands.len()))
+        );
+        // Noise `rms` follows the signal, which the equalizer changes.
+        let (on_noise, off_noise) = (on.noise.take().unwrap(), off.noise.unwrap());
+        assert_eq!(
+            (on_noise.snr_db, on_noise.color),
+            (off_noise.snr_db, off_noise.color)
+        );
+        assert_eq!(on, Applied { noise: None, ..off });
+    }
+    let (a, applied_a) = augment_with_report(&input, WINDOW, &eq_only, &mut rng(3));
+    let (b, applied_b) = augment_with_report(&input, WINDOW, &eq_only, &mut rng(3));
+    assert_eq!((&a, &applied_a), (&b, &applied_b));
+    assert_ne!(a, input);
+    assert_ne!(augment(&input, WINDOW, &eq_only, &mut rng(4)), a);
+}
+
+#[test]
+fn extreme_eq_saturates_instead_of_wrapping() {
+    let input = to_i16_vec(
+        &noise(WINDOW, 6)
+            .iter()
+            .map(|v| v * 30.0)
+            .collect::<Vec<_>>(),
+    );
+    for config in [
+        eq_config((8, 8), 18.0, (0.3, 0.3)),
+        eq_config((200, 255), 1e9, (f32::INFINITY, -1.0)),
+        eq_config((8, 8), f32::NAN, (f32::NAN, f32::NAN)),
+    ] {
+        for seed in 0..4 {
+            let (out, applied) = augment_with_report(&input, WINDOW, &config, &mut rng(seed));
+            let bands = applied.eq.unwrap();
+            assert_eq!(bands.len(), usize::from(EQ_BANDS_LIMIT));
+            let mut reference = to_f32_vec(&input);
+            eq::apply(&mut reference, &bands);
+            assert!(reference.iter().all(|v| v.is_finite()));
+            assert_eq!(out, to_i16_vec(&reference));
+        }
+    }
+    // Eight bands of up to 18 dB around a loud window clip it.
+    let (out, _) = augment_with_report(
+        &input,
+        WINDOW,
+        &eq_config((8, 8), 18.0, (0.3, 0.3)),
+        &mut rng(0),
+    );
+    assert!(out.contains(&i16::MAX) && out.contains(&i16::MIN));
+}
+
+/// Prints the time per 5 s window of each stage alone (gain alone is about the cost of the
+/// conversions every configuration pays) and of the preset, the figures in the module
+/// documentation. Meaningful in release builds only:
+/// `cargo test --release -p trainer --lib time_per_window -- --nocapture`.
+#[test]
+fn time_per_window_with_everything_on() {
+    let preset = AugmentConfig::preset_default_on();
+    let off = AugmentConfig::default();
+    let stages = [
+        (
+            "gain",
+            AugmentConfig {
+                gain_db: preset.gain_db,
+                ..off.clone()
+            },
+        ),
+        (
+            "speed",
+            AugmentConfig {
+                speed: preset.speed,
+                ..off.clone()
+            },
+        ),
+        (
+            "reverb",
+            AugmentConfig {
+                reverb: preset.reverb,
+                ..off.clone()
+            },
+        ),
+        (
+            "tilt",
+            AugmentConfig {
+                tilt_db_per_octave: preset.tilt_db_per_octave,
+                ..off.clone()
+            },
+        ),
+        (
+            "eq",
+            AugmentConfig {
+                eq: preset.eq,
+                ..off.clone()
+            },
+        ),
+        (
+            "noise",
+            AugmentConfig {
+                noise_snr_db: preset.noise_snr_db,
+                ..off.clone()
+            },
+        ),
+        ("all (preset)", preset.clone()),
+    ];
+    let input = to_i16_vec(&noise(input_len_needed(WINDOW, &preset), 1));
+    let reps = if cfg!(debug_assertions) { 1 } else { 41 };
+    for (name, config) in &stages {
+        let mut times: Vec<f64> = (0..reps)
+            .map(|seed| {
+                let start = Instant::now();
+                black_box(augment(black_box(&input), WINDOW, config, &mut rng(seed)));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!("{name}: {median:.3} ms per 5 s window (median of {reps})");
+        assert!(median.is_finite());
+    }
 }
