@@ -303,7 +303,9 @@ pub fn load_state_dict(
             .map(|(from, to)| (exact_pattern(from), to))
             .collect(),
     )
-    .context("building the key mapping")?;
+    // regex's error lacks std::error::Error where regex is built without `std` (a release
+    // build of this crate alone), so it is formatted rather than wrapped.
+    .map_err(|e| anyhow::anyhow!("building the key mapping: {e}"))?;
     let mut store = PytorchStore::from_file(path)
         .remap(remapper)
         .map_indices_contiguous(false)
@@ -382,6 +384,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<Vec<PathBuf>> {
         label_mode: args.label_mode,
         seed: 0,
         epochs: 0,
+        kept_epoch: None,
         history: Vec::new(),
         imported_from: Some(vec![args.composer.clone(), args.instruments.clone()]),
     };

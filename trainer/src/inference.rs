@@ -46,6 +46,9 @@ pub struct ModelInfo {
     pub seed: u64,
     /// Epochs trained.
     pub epochs: usize,
+    /// The epoch whose networks these are, when not the last (`trainer fit --keep best`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_epoch: Option<usize>,
     /// Metrics of every epoch.
     pub history: Vec<EpochMetrics>,
     /// The PyTorch files the weights came from (`trainer import`; composer's, then the

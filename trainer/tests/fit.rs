@@ -14,7 +14,9 @@ use trainer::export::ExportArgs;
 use trainer::inference::TrainedModel;
 use trainer::model::Preset;
 use trainer::sampler::LabelMode;
-use trainer::training::{FitArgs, run};
+use trainer::training::checkpoint::load_network;
+use trainer::training::schedule::{Keep, selection_score};
+use trainer::training::{FitArgs, ScheduleKind, run};
 
 fn args(cache: &Path, out: &Path, epochs: usize) -> FitArgs {
     FitArgs {
@@ -33,6 +35,9 @@ fn args(cache: &Path, out: &Path, epochs: usize) -> FitArgs {
         config: Preset::Compact,
         augment: "off".into(),
         validation_stacks: 8,
+        validation_cache: None,
+        lr_schedule: ScheduleKind::Constant,
+        keep: Keep::Last,
         resume: false,
         jobs: Some(2),
     }
@@ -331,4 +336,108 @@ fn a_run_killed_with_sigkill_resumes_to_the_weights_of_a_straight_run() {
     assert_eq!(summary.history.len(), epochs);
     let (x, y) = (weights(straight.path()), weights(killed.path()));
     assert_eq!(x, y, "bit-identical weights after a SIGKILL and --resume");
+}
+
+#[test]
+fn keep_best_with_a_cosine_schedule_keeps_the_best_epoch_judged_on_other_sounds() {
+    let corpus = fit_fixture::two_composers();
+    let other_sounds = fit_fixture::two_composers_other_timbre();
+    let out = tempfile::tempdir().unwrap();
+    let mut best = args(&corpus.cache, out.path(), 5);
+    best.validation_cache = Some(other_sounds.cache.clone());
+    best.lr_schedule = ScheduleKind::Cosine;
+    best.keep = Keep::Best;
+    let summary = run(&best).unwrap();
+    let history = &summary.history;
+    let scores: Vec<f64> = history
+        .iter()
+        .map(|m| selection_score(m).expect("validated every epoch"))
+        .collect();
+    let top = scores.iter().copied().fold(f64::MIN, f64::max);
+    let expected = history[scores.iter().position(|&s| s == top).unwrap()].epoch;
+    assert_ne!(
+        expected, 5,
+        "this seed's run peaks before its end (the case under test): {scores:?}"
+    );
+    let model = TrainedModel::load(out.path(), &Device::flex()).unwrap();
+    assert_eq!(model.info.kept_epoch, Some(expected), "{scores:?}");
+    assert_eq!(model.info.epochs, 5);
+    // The model is the kept epoch's checkpoint, which stays beside the last one.
+    let kept = out
+        .path()
+        .join("checkpoints")
+        .join(format!("epoch-{expected:04}"));
+    let saved = weights(out.path());
+    let mut model = model;
+    load_network(&mut model.networks.composer, &kept.join("composer.bpk")).unwrap();
+    load_network(
+        &mut model.networks.instruments,
+        &kept.join("instruments.bpk"),
+    )
+    .unwrap();
+    let mut from_checkpoint = Values(Vec::new());
+    model.networks.visit(&mut from_checkpoint);
+    assert!(
+        saved == from_checkpoint.0,
+        "the saved networks are epoch {expected}'s checkpoint"
+    );
+    let last = out.path().join("checkpoints").join("epoch-0005");
+    load_network(&mut model.networks.composer, &last.join("composer.bpk")).unwrap();
+    let mut from_last = Values(Vec::new());
+    model.networks.visit(&mut from_last);
+    assert!(saved != from_last.0, "not the last epoch's networks");
+    let mut folders: Vec<_> = std::fs::read_dir(out.path().join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    folders.sort();
+    assert_eq!(
+        folders,
+        vec![format!("epoch-{expected:04}"), "epoch-0005".into()]
+    );
+
+    // The validation set came from the other cache: its figures differ from a run validated
+    // on the training cache's own recordings (same training, same seed).
+    let own = tempfile::tempdir().unwrap();
+    let mut own_args = best.clone();
+    own_args.out = own.path().to_path_buf();
+    own_args.validation_cache = None;
+    let own_summary = run(&own_args).unwrap();
+    assert_eq!(
+        own_summary.history[0].train_loss_composer, history[0].train_loss_composer,
+        "training does not depend on the validation source"
+    );
+    assert_ne!(
+        own_summary.history.last().unwrap().validation,
+        history.last().unwrap().validation,
+        "validated on other sounds"
+    );
+
+    // A resumed run must keep the schedule: another --epochs changes a cosine schedule.
+    let mut longer = best.clone();
+    longer.epochs = 6;
+    longer.resume = true;
+    let error = format!("{:#}", run(&longer).expect_err("other schedule: refused"));
+    assert!(error.contains("other settings"), "{error}");
+}
+
+#[test]
+fn a_validation_cache_with_other_classes_is_refused_by_name() {
+    let corpus = fit_fixture::two_composers();
+    let harpsichord = fit_fixture::two_composers_on_harpsichord();
+    let out = tempfile::tempdir().unwrap();
+    let mut mismatched = args(&corpus.cache, out.path(), 1);
+    mismatched.validation_cache = Some(harpsichord.cache.clone());
+    let error = format!(
+        "{:#}",
+        run(&mismatched).expect_err("other classes: refused")
+    );
+    assert!(
+        error.contains("--validation-cache") && error.contains("classes differ"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&harpsichord.cache.display().to_string()),
+        "{error}"
+    );
 }

@@ -15,6 +15,7 @@
 //! leaves the previous complete checkpoint in force and loses at most the epoch in progress.
 
 use super::metrics::EpochMetrics;
+use super::schedule::{Keep, LrSchedule, kept_epoch};
 use super::step::Optimizers;
 use crate::model::{ModelConfig, Networks};
 use crate::sampler::SamplerConfig;
@@ -53,6 +54,15 @@ pub struct RunSettings {
     pub composers: Vec<String>,
     /// Instrument classes (GM programs), in class order.
     pub instruments: Vec<u8>,
+    /// How the learning rates move over the run (absent in older checkpoints: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    /// Which epoch's networks the run keeps (absent in older checkpoints: the last).
+    #[serde(default)]
+    pub keep: Keep,
+    /// The cache the validation recordings come from, when not the training cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_cache: Option<PathBuf>,
 }
 
 /// `checkpoint.json`.
@@ -111,7 +121,7 @@ pub fn load_network(network: &mut crate::model::Classifier, path: &Path) -> anyh
 }
 
 /// Writes the checkpoint of `info.epoch` into `out` (see the module docs) and removes older
-/// checkpoint folders. Cost: two networks and two Adam states (three times the weights) written
+/// checkpoint folders, except the one of the epoch `--keep best` has chosen so far. Cost: two networks and two Adam states (three times the weights) written
 /// and fsynced.
 pub fn save(
     out: &Path,
@@ -145,16 +155,19 @@ pub fn save(
         serde_json::to_writer_pretty(&mut *w, info).map_err(std::io::Error::other)
     })
     .with_context(|| format!("writing {}", commit.display()))?;
-    remove_other_folders(out, &info.folder)
+    let mut keep = vec![out.join(&info.folder)];
+    if let Some(kept) = kept_epoch(info.settings.keep, &info.history) {
+        keep.push(out.join(folder_for(kept)));
+    }
+    remove_other_folders(out, &keep)
 }
 
-/// Removes checkpoint folders other than `keep` (relative to `out`).
-fn remove_other_folders(out: &Path, keep: &Path) -> anyhow::Result<()> {
+/// Removes checkpoint folders other than those in `keep`.
+fn remove_other_folders(out: &Path, keep: &[PathBuf]) -> anyhow::Result<()> {
     let dir = out.join(CHECKPOINT_DIR);
-    let keep = out.join(keep);
     for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
-        if path != keep && path.is_dir() {
+        if !keep.contains(&path) && path.is_dir() {
             std::fs::remove_dir_all(&path)
                 .with_context(|| format!("removing the old {}", path.display()))?;
         }
@@ -188,14 +201,16 @@ pub fn read_info(out: &Path) -> anyhow::Result<Option<CheckpointInfo>> {
     Ok(Some(info))
 }
 
-/// Loads the networks and optimizers of checkpoint `info` from `out` onto `device` (an autodiff
-/// device to continue training). Cost: reading the checkpoint's files.
-pub fn load(
+/// Loads only the networks of the checkpoint folder `folder` (relative to `out`) of the run
+/// `info` describes onto `device`, e.g. the best epoch's for `--keep best`. Cost: reading two
+/// weight files.
+pub fn load_networks(
     out: &Path,
     info: &CheckpointInfo,
+    folder: &Path,
     device: &Device,
-) -> anyhow::Result<(Networks, Optimizers)> {
-    let files = Files::in_folder(&out.join(&info.folder));
+) -> anyhow::Result<Networks> {
+    let files = Files::in_folder(&out.join(folder));
     let mut networks = Networks::new(
         &info.config,
         info.settings.composers.len(),
@@ -205,6 +220,18 @@ pub fn load(
     )?;
     load_network(&mut networks.composer, &files.composer)?;
     load_network(&mut networks.instruments, &files.instruments)?;
+    Ok(networks)
+}
+
+/// Loads the networks and optimizers of checkpoint `info` from `out` onto `device` (an autodiff
+/// device to continue training). Cost: reading the checkpoint's files.
+pub fn load(
+    out: &Path,
+    info: &CheckpointInfo,
+    device: &Device,
+) -> anyhow::Result<(Networks, Optimizers)> {
+    let files = Files::in_folder(&out.join(&info.folder));
+    let networks = load_networks(out, info, &info.folder, device)?;
     let fresh = Optimizers::new();
     let composer = fresh
         .composer

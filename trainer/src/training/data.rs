@@ -35,15 +35,26 @@ impl Corpus {
     /// validation recording (in parallel on `pool`). Cost: reading 2 bytes per 8 kHz sample of
     /// those recordings, and holding them (about 58 MB per hour of audio).
     pub fn load(cache_dir: &Path, pool: &rayon::ThreadPool) -> anyhow::Result<Self> {
+        Self::load_sides(cache_dir, pool, true)
+    }
+
+    /// Like [`Corpus::load`], holding only the validation recordings (for validating on a
+    /// cache of the same pieces rendered with other sounds). Cost: reading and holding the
+    /// validation side's audio.
+    pub fn load_validation(cache_dir: &Path, pool: &rayon::ThreadPool) -> anyhow::Result<Self> {
+        Self::load_sides(cache_dir, pool, false)
+    }
+
+    fn load_sides(
+        cache_dir: &Path,
+        pool: &rayon::ThreadPool,
+        with_train: bool,
+    ) -> anyhow::Result<Self> {
         let cache = CacheDir::new(cache_dir);
         let index = cache.read_index()?;
         let selection = crate::prepare::read_selection(cache_dir)?;
-        let mut wanted: Vec<u32> = selection
-            .train
-            .iter()
-            .chain(&selection.validation)
-            .copied()
-            .collect();
+        let train: &[u32] = if with_train { &selection.train } else { &[] };
+        let mut wanted: Vec<u32> = train.iter().chain(&selection.validation).copied().collect();
         wanted.sort_unstable();
         wanted.dedup();
         let by_id: BTreeMap<u32, &PreparedRecording> =

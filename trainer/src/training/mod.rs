@@ -4,6 +4,7 @@
 //! - [`step`]: batch tensors, one Adam step of both networks, logits for validation;
 //! - [`metrics`]: losses, accuracy, samples-F1, exact match, the per-epoch record;
 //! - [`checkpoint`]: atomic per-epoch checkpoints and `--resume`;
+//! - [`schedule`]: the learning-rate schedule and which epoch's networks are kept;
 //! - [`curves`]: learning-curve PNGs.
 //!
 //! Every epoch draws its examples afresh (one stack per training slot by default), trains on
@@ -16,6 +17,7 @@ pub mod checkpoint;
 pub mod curves;
 pub mod data;
 pub mod metrics;
+pub mod schedule;
 pub mod step;
 
 use crate::augment::AugmentConfig;
@@ -29,6 +31,7 @@ use burn::module::Module;
 use checkpoint::{CheckpointInfo, RunSettings};
 use data::{Corpus, draw_training, draw_validation, epoch_slots};
 use metrics::{EpochMetrics, Scorer};
+use schedule::{Keep, LrSchedule, kept_epoch};
 use std::path::PathBuf;
 use std::time::Instant;
 use step::{LearningRates, Losses, Optimizers, batch_tensors, logits, train_step};
@@ -78,6 +81,19 @@ pub struct FitArgs {
     /// Validation stacks drawn (once) from every validation recording.
     #[arg(long, default_value_t = 20)]
     pub validation_stacks: usize,
+    /// Take the validation recordings from this prepared cache instead of CACHE: for instance
+    /// the same pieces rendered with a SoundFont the run does not train on, so that `--keep
+    /// best` chooses by sounds the networks have not heard. Its classes must be CACHE's.
+    #[arg(long)]
+    pub validation_cache: Option<PathBuf>,
+    /// Learning-rate schedule: `constant` (the reference's) or `cosine` (annealed from the
+    /// rates given to 1% of them at the last step of `--epochs`).
+    #[arg(long, value_enum, default_value_t = ScheduleKind::Constant)]
+    pub lr_schedule: ScheduleKind,
+    /// Which epoch's networks become the model: the `last`, or the `best` by validation (mean
+    /// of composer accuracy and instrument samples-F1; its checkpoint is kept until the end).
+    #[arg(long, value_enum, default_value_t = Keep::Last)]
+    pub keep: Keep,
     /// Continue from the output folder's last complete checkpoint (same settings required).
     #[arg(long)]
     pub resume: bool,
@@ -144,6 +160,10 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
     let device = crate::device::open(args.device)?;
     let train_device = device.clone().autodiff();
     let corpus = Corpus::load(&args.cache, &pool)?;
+    let validation_corpus = match &args.validation_cache {
+        Some(dir) => Some(load_validation_corpus(dir, &args.cache, &corpus, &pool)?),
+        None => None,
+    };
     let selection = &corpus.selection;
     if selection.train.is_empty() || selection.composers.is_empty() {
         anyhow::bail!(
@@ -174,6 +194,9 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         validation_stacks: args.validation_stacks,
         composers: selection.composers.clone(),
         instruments: selection.instruments.clone(),
+        lr_schedule: args.lr_schedule.over(args.epochs),
+        keep: args.keep,
+        validation_cache: args.validation_cache.clone(),
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -185,7 +208,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         ..sampler.clone()
     };
     let validation = draw_validation(
-        &corpus,
+        validation_corpus.as_ref().unwrap_or(&corpus),
         args.validation_stacks,
         args.seed,
         &unaugmented,
@@ -204,10 +227,6 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         },
         crate::device::describe(args.device)
     );
-    let rates = LearningRates {
-        composer: args.lr_composer,
-        instruments: args.lr_instruments,
-    };
     let losses = Losses::new(&train_device);
     let mut curves = Vec::new();
     for epoch in history.len()..args.epochs {
@@ -241,6 +260,11 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
                 settings.instruments.len(),
                 &train_device,
             )?;
+            let factor = settings.lr_schedule.factor(epoch, index, batches);
+            let rates = LearningRates {
+                composer: args.lr_composer * factor,
+                instruments: args.lr_instruments * factor,
+            };
             let (updated, step) = train_step(networks, &mut optimizers, rates, &losses, batch);
             networks = updated;
             sum_composer += step.composer * examples.len() as f64;
@@ -279,6 +303,18 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
     if curves.is_empty() && !history.is_empty() {
         curves = curves::write_curves(&args.out, &history)?; // resumed a finished run
     }
+    let kept = kept_epoch(args.keep, &history).filter(|&e| e != history.len());
+    if let Some(epoch) = kept {
+        let info = checkpoint::read_info(&args.out)?
+            .context("the run's checkpoint.json disappeared before the end")?;
+        networks = checkpoint::load_networks(
+            &args.out,
+            &info,
+            &checkpoint::folder_for(epoch),
+            &train_device,
+        )?;
+        eprintln!("fit: keeping the networks of epoch {epoch} (best validation)");
+    }
     let info = ModelInfo {
         format_version: crate::inference::MODEL_FORMAT_VERSION,
         config,
@@ -292,6 +328,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         label_mode: args.label_mode,
         seed: args.seed,
         epochs: history.len(),
+        kept_epoch: kept,
         history: history.clone(),
         imported_from: None,
     };
@@ -305,6 +342,66 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         curves,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// `--lr-schedule`: the schedule's kind; [`ScheduleKind::over`] gives it the run's length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleKind {
+    /// [`LrSchedule::Constant`].
+    Constant,
+    /// [`LrSchedule::Cosine`] over `--epochs`.
+    Cosine,
+}
+
+impl ScheduleKind {
+    /// The schedule for a run of `epochs` epochs. Cost: constant.
+    #[must_use]
+    pub fn over(self, epochs: usize) -> LrSchedule {
+        match self {
+            Self::Constant => LrSchedule::Constant,
+            Self::Cosine => LrSchedule::Cosine { epochs },
+        }
+    }
+}
+
+/// Loads the validation side of `dir` (`--validation-cache`) and checks that it can validate a
+/// run on `train_corpus` (from `train_dir`): the same composer and instrument classes in the
+/// same order, at least one validation recording, none of them a training recording.
+fn load_validation_corpus(
+    dir: &std::path::Path,
+    train_dir: &std::path::Path,
+    train_corpus: &Corpus,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<Corpus> {
+    let corpus = Corpus::load_validation(dir, pool)
+        .with_context(|| format!("--validation-cache {}", dir.display()))?;
+    let (theirs, ours) = (&corpus.selection, &train_corpus.selection);
+    if theirs.composers != ours.composers || theirs.instruments != ours.instruments {
+        anyhow::bail!(
+            "--validation-cache {}: its classes differ from {}'s (composers {:?} vs {:?}, \
+             instruments {:?} vs {:?}); prepare both with the same selection rules",
+            dir.display(),
+            train_dir.display(),
+            theirs.composers,
+            ours.composers,
+            theirs.instruments,
+            ours.instruments
+        );
+    }
+    if theirs.validation.is_empty() {
+        anyhow::bail!(
+            "--validation-cache {}: no validation recordings",
+            dir.display()
+        );
+    }
+    if let Some(id) = theirs.validation.iter().find(|id| ours.train.contains(id)) {
+        anyhow::bail!(
+            "--validation-cache {}: validation recording {id} is a training recording of {}",
+            dir.display(),
+            train_dir.display()
+        );
+    }
+    Ok(corpus)
 }
 
 /// The augmentation named by `--augment`: `off`, `default`, or a JSON file.

@@ -24,9 +24,9 @@ pub struct Corpus {
     _temp: tempfile::TempDir,
 }
 
-/// A recording: a tone at `hz` with a softer octave and a little noise, loudness and noise
-/// seeded by `id`.
-fn signal(hz: f64, id: u32) -> Vec<f32> {
+/// A recording: a tone at `hz` with a softer octave (`octave` times the fundamental's
+/// amplitude) and a little noise, loudness and noise seeded by `id`.
+fn signal(hz: f64, id: u32, octave: f64) -> Vec<f32> {
     let loudness = 0.6 + 0.1 * f64::from(id % 4);
     let n = (f64::from(RATE) * SECONDS) as usize;
     let mut state = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -38,7 +38,7 @@ fn signal(hz: f64, id: u32) -> Vec<f32> {
             let noise = ((state >> 40) as f64 / f64::from(1_u32 << 24) - 0.5) * 0.05;
             let t = i as f64 / f64::from(RATE);
             let tone = 0.4 * (2.0 * std::f64::consts::PI * hz * t).sin()
-                + 0.15 * (2.0 * std::f64::consts::PI * 2.0 * hz * t).sin();
+                + 0.4 * octave * (2.0 * std::f64::consts::PI * 2.0 * hz * t).sin();
             (loudness * tone + noise) as f32
         })
         .collect()
@@ -63,6 +63,23 @@ fn write_wav(path: &Path, samples: &[f32]) {
 /// selection): "Bach" plays low tones on violin and cello, "Mozart" high tones on piano, with
 /// the cello only in the second half of each Bach recording (so window labels vary).
 pub fn two_composers() -> Corpus {
+    build(0.375, 1)
+}
+
+/// [`two_composers`] "rendered with other sounds": the same pieces, labels and selection, with
+/// a louder octave in every tone.
+pub fn two_composers_other_timbre() -> Corpus {
+    build(0.8, 1)
+}
+
+/// [`two_composers`] with Mozart on the harpsichord (GM 7) instead of the piano: other
+/// instrument classes.
+pub fn two_composers_on_harpsichord() -> Corpus {
+    build(0.375, 7)
+}
+
+/// The corpus with octave share `octave` and Mozart's GM program `mozart_program`.
+fn build(octave: f64, mozart_program: u8) -> Corpus {
     let temp = tempfile::tempdir().unwrap();
     let data = temp.path().join("musicnet");
     let mut metadata = format!("{METADATA_HEADER}\n");
@@ -75,12 +92,12 @@ pub fn two_composers() -> Corpus {
             let hz = base_hz;
             write_wav(
                 &data.join("train_data").join(format!("{id}.wav")),
-                &signal(hz, id),
+                &signal(hz, id, octave),
             );
             let notes: Vec<(u64, u64, u8)> = if composer == "Bach" {
                 vec![(0, end, 41), (end / 2, end, 43)]
             } else {
-                vec![(0, end, 1)]
+                vec![(0, end, mozart_program)]
             };
             let mut labels = format!("{LABEL_HEADER}\n");
             for (i, (start, stop, program)) in notes.iter().enumerate() {
