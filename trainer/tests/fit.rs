@@ -15,8 +15,8 @@ use trainer::inference::TrainedModel;
 use trainer::model::Preset;
 use trainer::sampler::LabelMode;
 use trainer::training::checkpoint::load_network;
-use trainer::training::schedule::{Keep, selection_score};
-use trainer::training::{FitArgs, ScheduleKind, run};
+use trainer::training::schedule::{Keep, ScheduleKind, selection_score};
+use trainer::training::{FitArgs, run};
 
 fn args(cache: &Path, out: &Path, epochs: usize) -> FitArgs {
     FitArgs {

@@ -121,8 +121,8 @@ pub fn load_network(network: &mut crate::model::Classifier, path: &Path) -> anyh
 }
 
 /// Writes the checkpoint of `info.epoch` into `out` (see the module docs) and removes older
-/// checkpoint folders, except the one of the epoch `--keep best` has chosen so far. Cost: two networks and two Adam states (three times the weights) written
-/// and fsynced.
+/// checkpoint folders, except the one of the epoch `--keep best` has chosen so far. Cost: two
+/// networks and two Adam states (three times the weights) written and fsynced.
 pub fn save(
     out: &Path,
     networks: &Networks,
@@ -201,21 +201,22 @@ pub fn read_info(out: &Path) -> anyhow::Result<Option<CheckpointInfo>> {
     Ok(Some(info))
 }
 
-/// Loads only the networks of the checkpoint folder `folder` (relative to `out`) of the run
-/// `info` describes onto `device`, e.g. the best epoch's for `--keep best`. Cost: reading two
-/// weight files.
+/// Loads only the networks of the checkpoint folder `folder` (relative to `out`) of a run with
+/// `config` and `settings` onto `device`, e.g. the best epoch's for `--keep best`. Cost: reading
+/// two weight files.
 pub fn load_networks(
     out: &Path,
-    info: &CheckpointInfo,
     folder: &Path,
+    config: &ModelConfig,
+    settings: &RunSettings,
     device: &Device,
 ) -> anyhow::Result<Networks> {
     let files = Files::in_folder(&out.join(folder));
     let mut networks = Networks::new(
-        &info.config,
-        info.settings.composers.len(),
-        info.settings.instruments.len(),
-        info.settings.seed,
+        config,
+        settings.composers.len(),
+        settings.instruments.len(),
+        settings.seed,
         device,
     )?;
     load_network(&mut networks.composer, &files.composer)?;
@@ -231,7 +232,7 @@ pub fn load(
     device: &Device,
 ) -> anyhow::Result<(Networks, Optimizers)> {
     let files = Files::in_folder(&out.join(&info.folder));
-    let networks = load_networks(out, info, &info.folder, device)?;
+    let networks = load_networks(out, &info.folder, &info.config, &info.settings, device)?;
     let fresh = Optimizers::new();
     let composer = fresh
         .composer

@@ -31,7 +31,7 @@ use burn::module::Module;
 use checkpoint::{CheckpointInfo, RunSettings};
 use data::{Corpus, draw_training, draw_validation, epoch_slots};
 use metrics::{EpochMetrics, Scorer};
-use schedule::{Keep, LrSchedule, kept_epoch};
+use schedule::{Keep, ScheduleKind, kept_epoch};
 use std::path::PathBuf;
 use std::time::Instant;
 use step::{LearningRates, Losses, Optimizers, batch_tensors, logits, train_step};
@@ -160,10 +160,6 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
     let device = crate::device::open(args.device)?;
     let train_device = device.clone().autodiff();
     let corpus = Corpus::load(&args.cache, &pool)?;
-    let validation_corpus = match &args.validation_cache {
-        Some(dir) => Some(load_validation_corpus(dir, &args.cache, &corpus, &pool)?),
-        None => None,
-    };
     let selection = &corpus.selection;
     if selection.train.is_empty() || selection.composers.is_empty() {
         anyhow::bail!(
@@ -178,6 +174,10 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
             args.cache.display()
         );
     }
+    let validation_corpus = match &args.validation_cache {
+        Some(dir) => Some(load_validation_corpus(dir, &args.cache, &corpus, &pool)?),
+        None => None,
+    };
     let config = ModelConfig::from_preset(args.config);
     let sampler = SamplerConfig {
         stack: config.stack,
@@ -305,12 +305,11 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
     }
     let kept = kept_epoch(args.keep, &history).filter(|&e| e != history.len());
     if let Some(epoch) = kept {
-        let info = checkpoint::read_info(&args.out)?
-            .context("the run's checkpoint.json disappeared before the end")?;
         networks = checkpoint::load_networks(
             &args.out,
-            &info,
             &checkpoint::folder_for(epoch),
+            &config,
+            &settings,
             &train_device,
         )?;
         eprintln!("fit: keeping the networks of epoch {epoch} (best validation)");
@@ -342,26 +341,6 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         curves,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// `--lr-schedule`: the schedule's kind; [`ScheduleKind::over`] gives it the run's length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ScheduleKind {
-    /// [`LrSchedule::Constant`].
-    Constant,
-    /// [`LrSchedule::Cosine`] over `--epochs`.
-    Cosine,
-}
-
-impl ScheduleKind {
-    /// The schedule for a run of `epochs` epochs. Cost: constant.
-    #[must_use]
-    pub fn over(self, epochs: usize) -> LrSchedule {
-        match self {
-            Self::Constant => LrSchedule::Constant,
-            Self::Cosine => LrSchedule::Cosine { epochs },
-        }
-    }
 }
 
 /// Loads the validation side of `dir` (`--validation-cache`) and checks that it can validate a

@@ -47,6 +47,27 @@ impl LrSchedule {
     }
 }
 
+/// `trainer fit --lr-schedule`: the schedule's kind; [`ScheduleKind::over`] gives it the run's
+/// length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleKind {
+    /// [`LrSchedule::Constant`].
+    Constant,
+    /// [`LrSchedule::Cosine`] over `--epochs`.
+    Cosine,
+}
+
+impl ScheduleKind {
+    /// The schedule for a run of `epochs` epochs. Cost: constant.
+    #[must_use]
+    pub fn over(self, epochs: usize) -> LrSchedule {
+        match self {
+            Self::Constant => LrSchedule::Constant,
+            Self::Cosine => LrSchedule::Cosine { epochs },
+        }
+    }
+}
+
 /// Which epoch's networks become the run's model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
