@@ -201,6 +201,22 @@ pub fn read_info(out: &Path) -> anyhow::Result<Option<CheckpointInfo>> {
     Ok(Some(info))
 }
 
+/// Newly initialized networks of a run with `config` and `settings` (classes and seed) on
+/// `device`. Cost: one random initialization of both networks.
+pub fn fresh_networks(
+    config: &ModelConfig,
+    settings: &RunSettings,
+    device: &Device,
+) -> anyhow::Result<Networks> {
+    Ok(Networks::new(
+        config,
+        settings.composers.len(),
+        settings.instruments.len(),
+        settings.seed,
+        device,
+    )?)
+}
+
 /// Loads only the networks of the checkpoint folder `folder` (relative to `out`) of a run with
 /// `config` and `settings` onto `device`, e.g. the best epoch's for `--keep best`. Cost: reading
 /// two weight files.
@@ -212,13 +228,7 @@ pub fn load_networks(
     device: &Device,
 ) -> anyhow::Result<Networks> {
     let files = Files::in_folder(&out.join(folder));
-    let mut networks = Networks::new(
-        config,
-        settings.composers.len(),
-        settings.instruments.len(),
-        settings.seed,
-        device,
-    )?;
+    let mut networks = fresh_networks(config, settings, device)?;
     load_network(&mut networks.composer, &files.composer)?;
     load_network(&mut networks.instruments, &files.instruments)?;
     Ok(networks)

@@ -464,13 +464,7 @@ fn start_or_resume(
                     args.out.display()
                 );
             }
-            let networks = Networks::new(
-                config,
-                settings.composers.len(),
-                settings.instruments.len(),
-                settings.seed,
-                device,
-            )?;
+            let networks = checkpoint::fresh_networks(config, settings, device)?;
             Ok((networks, Optimizers::new(), Vec::new()))
         }
     }
