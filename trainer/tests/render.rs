@@ -53,6 +53,13 @@ fn u16s(values: &[u16]) -> Vec<u8> {
 /// A valid SF2 file: preset 0:0 → instrument → one looped cycle of `wave(i)` (i in 0..CYCLE),
 /// root key 69, no envelope delay, 0.1 s release. rustysynth plays it for every program (its only preset).
 fn tiny_sf2(wave: impl Fn(usize) -> i16) -> Vec<u8> {
+    tiny_sf2_with(wave, None)
+}
+
+/// [`tiny_sf2`], plus, with `alternative = Some((program, semitones))`, a second bank-0 preset for
+/// that program: the same instrument tuned `semitones` higher (a preset-level coarse tune), so
+/// which of the two presets played a note is audible as its pitch.
+fn tiny_sf2_with(wave: impl Fn(usize) -> i16, alternative: Option<(u16, u16)>) -> Vec<u8> {
     let mut smpl = Vec::new();
     for i in 0..CYCLE {
         smpl.extend(wave(i).to_le_bytes());
@@ -64,15 +71,30 @@ fn tiny_sf2(wave: impl Fn(usize) -> i16) -> Vec<u8> {
     );
     let sdta = list(b"sdta", &[chunk(b"smpl", &smpl)]);
 
-    let preset = |name: &str, bag: u16| {
+    let preset = |name: &str, program: u16, bag: u16| {
         let mut p = name20(name);
-        p.extend(u16s(&[0, 0, bag]));
+        p.extend(u16s(&[program, 0, bag]));
         p.extend([0u8; 12]);
         p
     };
-    let phdr = [preset("Tone", 0), preset("EOP", 1)].concat();
-    let pbag = u16s(&[0, 0, 1, 0]);
-    let pgen = u16s(&[41, 0, 0, 0]); // instrument 0, terminator
+    let (phdr, pbag, pgen) = match alternative {
+        None => (
+            [preset("Tone", 0, 0), preset("EOP", 0, 1)].concat(),
+            u16s(&[0, 0, 1, 0]),
+            u16s(&[41, 0, 0, 0]), // instrument 0, terminator
+        ),
+        Some((program, semitones)) => (
+            [
+                preset("Tone", 0, 0),
+                preset("Alt", program, 1),
+                preset("EOP", 0, 2),
+            ]
+            .concat(),
+            u16s(&[0, 0, 1, 0, 3, 0]),
+            // Bag 0: instrument 0. Bag 1: coarse tune (51), instrument 0. Terminator.
+            u16s(&[41, 0, 51, semitones, 41, 0, 0, 0]),
+        ),
+    };
     let instrument = |name: &str, bag: u16| [name20(name), u16s(&[bag])].concat();
     let inst = [instrument("Tone", 0), instrument("EOI", 1)].concat();
     let ibag = u16s(&[0, 0, 4, 0]);
@@ -117,6 +139,14 @@ fn tiny_sf2(wave: impl Fn(usize) -> i16) -> Vec<u8> {
 
 fn sine_sf2() -> Vec<u8> {
     tiny_sf2(|i| (16_000.0 * (i as f64 * std::f64::consts::TAU / CYCLE as f64).sin()) as i16)
+}
+
+/// The sine SoundFont with a second preset for program 42 (Viola, 1-based) an octave higher.
+fn two_preset_sf2() -> Vec<u8> {
+    tiny_sf2_with(
+        |i| (16_000.0 * (i as f64 * std::f64::consts::TAU / CYCLE as f64).sin()) as i16,
+        Some((41, 12)),
+    )
 }
 
 fn square_sf2() -> Vec<u8> {
@@ -288,6 +318,7 @@ impl Setup {
         write_corpus(&dir.path().join("corpus"), pieces, split);
         std::fs::write(dir.path().join("sine.sf2"), sine_sf2()).unwrap();
         std::fs::write(dir.path().join("square.sf2"), square_sf2()).unwrap();
+        std::fs::write(dir.path().join("two-presets.sf2"), two_preset_sf2()).unwrap();
         Self { dir }
     }
 
@@ -583,6 +614,96 @@ fn tempo_jitter_moves_the_labels_with_the_audio() {
             (y.start_beat, y.end_beat, y.note)
         );
     }
+}
+
+/// Sign changes per second of `samples` at 44.1 kHz: twice the frequency of a pure tone.
+fn crossings_per_second(samples: &[i16]) -> f64 {
+    let signs: Vec<bool> = samples
+        .iter()
+        .filter(|&&s| s != 0)
+        .map(|&s| s > 0)
+        .collect();
+    let changes = signs.windows(2).filter(|w| w[0] != w[1]).count();
+    changes as f64 * 44_100.0 / samples.len() as f64
+}
+
+#[test]
+fn a_part_swap_plays_a_related_program_and_keeps_the_labels() {
+    // A violin part (program 40, 0-based); the SoundFont has the viola (41), one of the violin's
+    // relatives, tuned an octave up so the swap is audible. One note: A4, 1 s.
+    let piece = simple_piece(40, &[(0, 960, 69, 100)]);
+    let setup = Setup::new(&[(3000, piece)], None);
+    let with = |out: &str, swap: f64| {
+        let mut args = setup.args(out);
+        args.soundfonts = vec![setup.path("two-presets.sf2")];
+        args.part_swap = swap;
+        render(&args);
+        let (_, _, samples) = read_wav(&setup.path(&format!("{out}/train_data/3000.wav")));
+        let rows = labels(&setup.path(&format!("{out}/train_labels/3000.csv")));
+        (samples, rows)
+    };
+    let (plain, plain_labels) = with("plain", 0.0);
+    let (swapped, swapped_labels) = with("swapped", 1.0);
+    assert_eq!(
+        plain_labels, swapped_labels,
+        "labels must keep the written violin"
+    );
+    assert!(plain_labels.iter().all(|l| l.instrument == 41));
+    let note = 4_410..39_690; // 0.1 s to 0.9 s
+    let plain_hz = crossings_per_second(&plain[note.clone()]) / 2.0;
+    let swapped_hz = crossings_per_second(&swapped[note]) / 2.0;
+    assert!((430.0..452.0).contains(&plain_hz), "{plain_hz} Hz");
+    assert!((860.0..904.0).contains(&swapped_hz), "{swapped_hz} Hz");
+}
+
+#[test]
+fn part_velocity_jitter_moves_each_part_as_a_whole() {
+    // Two parts (violin, flute) in one piece, every note at velocity 90.
+    let mut violin = vec![(0, Ev::Program(0, 40))];
+    violin.extend(note_events(
+        0,
+        &[(0, 480, 60, 90), (960, 1440, 62, 90)],
+        false,
+    ));
+    let mut flute = vec![(0, Ev::Program(1, 73))];
+    flute.extend(note_events(
+        1,
+        &[(480, 960, 72, 90), (1440, 1920, 74, 90)],
+        false,
+    ));
+    let piece = midi_bytes(&[(0, 500_000)], &[violin, flute]);
+    let setup = Setup::new(&[(3000, piece)], None);
+    let peaks = |out: &str, spread: u8, seed: u64| {
+        let mut args = setup.args(out);
+        args.part_velocity_jitter = spread;
+        args.seed = seed;
+        render(&args);
+        let (_, _, samples) = read_wav(&setup.path(&format!("{out}/train_data/3000.wav")));
+        // The four notes at 120 BPM last 0.5 s each, one after the other; skip the release of the
+        // note before.
+        (0..4)
+            .map(|i| {
+                let from = i * 22_050 + 5_000;
+                samples[from..from + 9_000]
+                    .iter()
+                    .map(|s| s.unsigned_abs())
+                    .max()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = peaks("plain", 0, 0);
+    assert!(
+        plain.iter().all(|&p| p.abs_diff(plain[0]) <= plain[0] / 50),
+        "{plain:?}"
+    );
+    // Some seed moves the two parts apart; within a part both notes stay equal.
+    let moved = (1..20)
+        .map(|seed| peaks(&format!("seed{seed}"), 40, seed))
+        .find(|p| p[0].abs_diff(p[1]) > p[0] / 5)
+        .expect("no seed changed the balance of the parts");
+    assert!(moved[0].abs_diff(moved[2]) <= moved[0] / 50, "{moved:?}");
+    assert!(moved[1].abs_diff(moved[3]) <= moved[1] / 50, "{moved:?}");
 }
 
 #[test]

@@ -79,7 +79,8 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub tail: f64,
 
-    /// Seed of every random choice (tempo and velocity jitter, SoundFont draws, --test-share).
+    /// Seed of every random choice (tempo, velocity and part jitter, SoundFont draws,
+    /// --test-share).
     /// A piece's choices depend only on the seed and its id, so output is identical for any
     /// --jobs.
     #[arg(long, default_value_t = 0)]
@@ -93,6 +94,18 @@ pub struct RenderArgs {
     /// Move each note's velocity by a whole number drawn from -V..=V (kept within 1..=127).
     #[arg(long, default_value_t = 0, value_name = "V")]
     pub velocity_jitter: u8,
+
+    /// Timbre augmentation from one SoundFont: with probability P per part (the notes of one
+    /// written program) and piece, play the part with a related program of its family (a violin
+    /// part with the viola, fiddle or string-ensemble samples, a flute with the piccolo, ...).
+    /// Labels keep the written instrument.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub part_swap: f64,
+
+    /// Move all velocities of each part by one offset drawn per part from -V..=V (kept within
+    /// 1..=127), so the balance between instruments changes from piece to piece.
+    #[arg(long, default_value_t = 0, value_name = "V")]
+    pub part_velocity_jitter: u8,
 
     /// Without split.csv: the share (0 to 1) of pieces drawn for the test split, per piece and
     /// seeded. Without either, every piece goes to train.
@@ -149,6 +162,8 @@ impl RenderArgs {
             seed: 0,
             tempo_jitter: 0.0,
             velocity_jitter: 0,
+            part_swap: 0.0,
+            part_velocity_jitter: 0,
             test_share: None,
             ids: Vec::new(),
             limit: None,
@@ -191,6 +206,15 @@ impl RenderArgs {
                 self.velocity_jitter
             ));
         }
+        if !(0.0..=1.0).contains(&self.part_swap) {
+            return usage(format!("--part-swap {} is outside 0..=1", self.part_swap));
+        }
+        if self.part_velocity_jitter > 126 {
+            return usage(format!(
+                "--part-velocity-jitter {} is outside 0..=126",
+                self.part_velocity_jitter
+            ));
+        }
         if let Some(share) = self.test_share
             && !(0.0..=1.0).contains(&share)
         {
@@ -205,5 +229,28 @@ impl RenderArgs {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_jitter_is_refused_naming_the_flag() {
+        let base = RenderArgs::new(Path::new("in"), Path::new("out"));
+        assert!(base.check(1).is_ok());
+        let refused = |change: fn(&mut RenderArgs), flag: &str| {
+            let mut args = base.clone();
+            change(&mut args);
+            let message = args.check(1).unwrap_err().to_string();
+            assert!(message.contains(flag), "{message}");
+        };
+        refused(|a| a.part_swap = 1.5, "--part-swap");
+        refused(|a| a.part_swap = -0.1, "--part-swap");
+        refused(|a| a.part_swap = f64::NAN, "--part-swap");
+        refused(|a| a.part_velocity_jitter = 127, "--part-velocity-jitter");
+        refused(|a| a.tempo_jitter = 0.6, "--tempo-jitter");
+        refused(|a| a.velocity_jitter = 127, "--velocity-jitter");
     }
 }

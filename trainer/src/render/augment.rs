@@ -1,5 +1,6 @@
 //! Seeded per-piece choices: the split of pieces without `split.csv`, the SoundFont drawn in
-//! `draw` mode, the tempo factor and the velocity offsets.
+//! `draw` mode, the tempo factor and the velocity offsets (the per-part choices are in
+//! [`super::timbre`]).
 //!
 //! Every choice draws from its own ChaCha8 stream, derived from (run seed, [`Purpose::Render`],
 //! piece id, [`Stream`]) by [`crate::seed::rng_for`]. A piece's choices therefore depend only on
@@ -22,6 +23,10 @@ pub enum Stream {
     Tempo = 2,
     /// Velocity offsets, one per note (by rendered piece).
     Velocity = 3,
+    /// Part swaps: the program each part sounds with (by rendered piece).
+    PartProgram = 4,
+    /// Part balance: one velocity offset per part (by rendered piece).
+    PartVelocity = 5,
 }
 
 /// The generator of `stream` for piece `id` under `seed`. Cost: one ChaCha8 key setup.

@@ -7,6 +7,8 @@
 //! - [`midi`]: parse a MIDI file into a [`midi::Score`]: notes paired first-in-first-out per
 //!   (track, channel), each with its program; tempo map from [`tempo`].
 //! - [`augment`]: seeded per-piece choices (tempo factor, velocity offsets, SoundFont, split).
+//! - [`timbre`]: seeded per-part changes (a related program, a velocity offset) whose labels keep
+//!   the written instrument.
 //! - [`perform`]: the score on the sample grid, and the label row of each note
 //!   (44.1 kHz samples, 1-based program, beats, [`note_value`]).
 //! - [`schedule`]: synthesizer channels for every note, so overlapping notes of one pitch each
@@ -39,6 +41,7 @@ pub mod soundfonts;
 pub mod summary;
 pub mod synth;
 pub mod tempo;
+pub mod timbre;
 
 pub use args::{RenderArgs, SoundFontMode, Switch};
 pub use error::{RenderError, Warning};
@@ -58,6 +61,7 @@ use soundfonts::{LoadedFont, soundfont_paths};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use timbre::PartJitter;
 
 /// The id of the rendering of piece `id` with the `k`-th SoundFont in `each` mode:
 /// `id * 10 + k`, or `None` when it does not fit in a `u32` or `k` > 9.
@@ -114,6 +118,10 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<RenderSummary> {
         jitter: Jitter {
             tempo: args.tempo_jitter,
             velocity: args.velocity_jitter,
+        },
+        parts: PartJitter {
+            swap: args.part_swap,
+            velocity: args.part_velocity_jitter,
         },
     };
     let (outcomes, threads) = render_all(&todo, &fonts, &settings, &out, args)?;

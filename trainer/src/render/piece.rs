@@ -11,7 +11,9 @@ use super::perform::{label_of, perform, to_samples};
 use super::schedule::schedule;
 use super::soundfonts::LoadedFont;
 use super::synth::{SynthConfig, Tail, play};
+use super::timbre::{PartJitter, offset_velocities, play_parts_as};
 use crate::musicnet::{LABEL_RATE_HZ, Split};
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Longest piece rendered, in seconds (a guard against files whose tempo or ticks are absurd).
@@ -34,6 +36,8 @@ pub struct Settings {
     pub seed: u64,
     /// Tempo and velocity jitter.
     pub jitter: Jitter,
+    /// Per-part program swaps and velocity offsets.
+    pub parts: PartJitter,
 }
 
 /// One rendering to do: a source piece, its output id and its SoundFont.
@@ -99,9 +103,15 @@ pub fn render_job(
         .ok_or_else(|| synth_error("no such SoundFont".into()))?;
     let tempo_factor = settings.jitter.tempo_factor(settings.seed, job.out_id);
     let velocities: Vec<u8> = job.score.notes.iter().map(|n| n.velocity).collect();
-    let velocities = settings
+    let mut velocities = settings
         .jitter
         .velocities(settings.seed, job.out_id, &velocities);
+    let programs: Vec<u8> = job.score.notes.iter().map(|n| n.program).collect();
+    let written: BTreeSet<u8> = programs.iter().copied().collect();
+    let part_offsets = settings
+        .parts
+        .velocity_offsets(settings.seed, job.out_id, &written);
+    offset_velocities(&mut velocities, &programs, &part_offsets);
     let mut performance = perform(job.score, settings.rate_hz, tempo_factor, &velocities);
     let end_seconds = performance
         .notes
@@ -118,7 +128,11 @@ pub fn render_job(
             ),
         });
     }
-    let plan = schedule(&mut performance);
+    let mut plan = schedule(&mut performance);
+    let sounding = settings
+        .parts
+        .sounding_programs(settings.seed, job.out_id, &written, |p| font.has_program(p));
+    play_parts_as(&mut plan.events, &sounding);
     let labels: Vec<_> = performance
         .notes
         .iter()
