@@ -137,16 +137,18 @@ fn tiny_sf2_with(wave: impl Fn(usize) -> i16, alternative: Option<(u16, u16)>) -
     chunk(b"RIFF", &body)
 }
 
+/// One cycle of a sine at sample `i` of [`CYCLE`].
+fn sine_wave(i: usize) -> i16 {
+    (16_000.0 * (i as f64 * std::f64::consts::TAU / CYCLE as f64).sin()) as i16
+}
+
 fn sine_sf2() -> Vec<u8> {
-    tiny_sf2(|i| (16_000.0 * (i as f64 * std::f64::consts::TAU / CYCLE as f64).sin()) as i16)
+    tiny_sf2(sine_wave)
 }
 
 /// The sine SoundFont with a second preset for program 42 (Viola, 1-based) an octave higher.
 fn two_preset_sf2() -> Vec<u8> {
-    tiny_sf2_with(
-        |i| (16_000.0 * (i as f64 * std::f64::consts::TAU / CYCLE as f64).sin()) as i16,
-        Some((41, 12)),
-    )
+    tiny_sf2_with(sine_wave, Some((41, 12)))
 }
 
 fn square_sf2() -> Vec<u8> {
