@@ -1,5 +1,6 @@
 //! Learning curves as PNGs for people: losses per epoch (`curves-loss.png`) and the validation
-//! figures per epoch (`curves-validation.png`), redrawn after every epoch.
+//! figures per epoch (`curves-validation.png`, only when some epoch was validated), redrawn after
+//! every epoch.
 
 use super::metrics::EpochMetrics;
 use host_common::plot::{PlotError, write_png};
@@ -18,7 +19,9 @@ struct Line {
     points: Vec<(f64, f64)>,
 }
 
-/// Draws both PNGs into `out` from `history` and returns their paths. Cost: milliseconds.
+/// Draws the PNGs into `out` from `history` and returns their paths: the losses always, the
+/// validation figures when at least one epoch was validated (a run without validation recordings
+/// gets no empty chart). Cost: milliseconds.
 pub fn write_curves(out: &Path, history: &[EpochMetrics]) -> Result<Vec<PathBuf>, PlotError> {
     let epoch = |m: &EpochMetrics| m.epoch as f64;
     let validation = |pick: fn(&super::metrics::Validation) -> f64| -> Vec<(f64, f64)> {
@@ -84,6 +87,9 @@ pub fn write_curves(out: &Path, history: &[EpochMetrics]) -> Result<Vec<PathBuf>
         None,
         SeriesLabelPosition::UpperRight,
     )?;
+    if figures.iter().all(|line| line.points.is_empty()) {
+        return Ok(vec![loss_path]);
+    }
     let validation_path = out.join(VALIDATION_PNG);
     chart(
         &validation_path,
@@ -161,4 +167,54 @@ fn chart(
             .map_err(|e| e.to_string())?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::metrics::Validation;
+
+    fn epoch(epoch: usize, validation: Option<Validation>) -> EpochMetrics {
+        EpochMetrics {
+            epoch,
+            train_loss_composer: 2.0 / epoch as f64,
+            train_loss_instruments: 0.5 / epoch as f64,
+            validation,
+            train_windows_per_second: 50.0,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_run_without_validation_gets_only_the_loss_chart() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = [epoch(1, None), epoch(2, None)];
+        let written = write_curves(dir.path(), &history).unwrap();
+        assert_eq!(written, vec![dir.path().join(LOSS_PNG)]);
+        assert!(dir.path().join(LOSS_PNG).is_file());
+        assert!(!dir.path().join(VALIDATION_PNG).exists());
+    }
+
+    #[test]
+    fn a_validated_run_gets_both_charts() {
+        let dir = tempfile::tempdir().unwrap();
+        let validation = Validation {
+            examples: 20,
+            composer_accuracy: 0.5,
+            instrument_f1: 0.7,
+            exact_match: 0.2,
+            loss_composer: 1.5,
+            loss_instruments: 0.3,
+        };
+        let history = [
+            epoch(1, Some(validation.clone())),
+            epoch(2, Some(validation)),
+        ];
+        let written = write_curves(dir.path(), &history).unwrap();
+        assert_eq!(
+            written,
+            vec![dir.path().join(LOSS_PNG), dir.path().join(VALIDATION_PNG)]
+        );
+        assert!(written.iter().all(|path| path.is_file()));
+    }
 }
