@@ -79,15 +79,20 @@ pub fn write_curves(out: &Path, history: &[EpochMetrics]) -> Result<Vec<PathBuf>
         },
     ];
     let loss_path = out.join(LOSS_PNG);
+    let validated = history.iter().any(|m| m.validation.is_some());
     chart(
         &loss_path,
-        "Training and validation loss",
+        if validated {
+            "Training and validation loss"
+        } else {
+            "Training loss"
+        },
         "loss",
         &losses,
         None,
         SeriesLabelPosition::UpperRight,
     )?;
-    if figures.iter().all(|line| line.points.is_empty()) {
+    if !validated {
         return Ok(vec![loss_path]);
     }
     let validation_path = out.join(VALIDATION_PNG);
@@ -137,7 +142,8 @@ fn chart(
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
-        for line in lines {
+        // A line without points (no validation) gets no legend entry either.
+        for line in lines.iter().filter(|line| !line.points.is_empty()) {
             let colour = line.colour;
             chart
                 .draw_series(LineSeries::new(
