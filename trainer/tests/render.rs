@@ -658,9 +658,9 @@ fn a_part_swap_plays_a_related_program_and_keeps_the_labels() {
     assert!((860.0..904.0).contains(&swapped_hz), "{swapped_hz} Hz");
 }
 
-#[test]
-fn part_velocity_jitter_moves_each_part_as_a_whole() {
-    // Two parts (violin, flute) in one piece, every note at velocity 90.
+/// A violin part and a flute part taking turns, every note at velocity 90: four 0.5 s notes at
+/// 120 BPM, violin first.
+fn two_part_piece() -> Vec<u8> {
     let mut violin = vec![(0, Ev::Program(0, 40))];
     violin.extend(note_events(
         0,
@@ -673,26 +673,34 @@ fn part_velocity_jitter_moves_each_part_as_a_whole() {
         &[(480, 960, 72, 90), (1440, 1920, 74, 90)],
         false,
     ));
-    let piece = midi_bytes(&[(0, 500_000)], &[violin, flute]);
-    let setup = Setup::new(&[(3000, piece)], None);
+    midi_bytes(&[(0, 500_000)], &[violin, flute])
+}
+
+/// The peak of each of [`two_part_piece`]'s four notes (skipping the release of the note
+/// before).
+fn note_peaks(samples: &[i16]) -> Vec<u16> {
+    (0..4)
+        .map(|i| {
+            let from = i * 22_050 + 5_000;
+            samples[from..from + 9_000]
+                .iter()
+                .map(|s| s.unsigned_abs())
+                .max()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn part_velocity_jitter_moves_each_part_as_a_whole() {
+    let setup = Setup::new(&[(3000, two_part_piece())], None);
     let peaks = |out: &str, spread: u8, seed: u64| {
         let mut args = setup.args(out);
         args.part_velocity_jitter = spread;
         args.seed = seed;
         render(&args);
         let (_, _, samples) = read_wav(&setup.path(&format!("{out}/train_data/3000.wav")));
-        // The four notes at 120 BPM last 0.5 s each, one after the other; skip the release of the
-        // note before.
-        (0..4)
-            .map(|i| {
-                let from = i * 22_050 + 5_000;
-                samples[from..from + 9_000]
-                    .iter()
-                    .map(|s| s.unsigned_abs())
-                    .max()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>()
+        note_peaks(&samples)
     };
     let plain = peaks("plain", 0, 0);
     assert!(
@@ -706,6 +714,67 @@ fn part_velocity_jitter_moves_each_part_as_a_whole() {
         .expect("no seed changed the balance of the parts");
     assert!(moved[0].abs_diff(moved[2]) <= moved[0] / 50, "{moved:?}");
     assert!(moved[1].abs_diff(moved[3]) <= moved[1] / 50, "{moved:?}");
+}
+
+#[test]
+fn part_coloring_renders_parts_alone_and_colours_each_as_a_whole() {
+    let setup = Setup::new(&[(3000, two_part_piece())], None);
+    let rendered = |out: &str, change: &dyn Fn(&mut RenderArgs)| {
+        let mut args = setup.args(out);
+        change(&mut args);
+        render(&args);
+        let (_, _, samples) = read_wav(&setup.path(&format!("{out}/train_data/3000.wav")));
+        let rows = labels(&setup.path(&format!("{out}/train_labels/3000.csv")));
+        (samples, rows)
+    };
+    let (plain, plain_labels) = rendered("plain", &|_| {});
+    // Parts rendered alone and summed, with a gain too small to matter: the one-pass audio.
+    let (summed, summed_labels) = rendered("summed", &|a| a.part_gain = 1e-4);
+    assert_eq!(plain_labels, summed_labels);
+    assert_eq!(plain.len(), summed.len());
+    let worst = plain
+        .iter()
+        .zip(&summed)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        worst <= 2,
+        "summed parts differ from one pass by {worst} LSB"
+    );
+    // Real colouring: some seed moves the two parts apart, each as a whole, and keeps the labels.
+    let flat = note_peaks(&plain);
+    let moved = (1..20)
+        .map(|seed| {
+            let (samples, rows) = rendered(&format!("seed{seed}"), &|a| {
+                a.part_gain = 12.0;
+                a.part_eq = 6.0;
+                a.part_tilt = 2.0;
+                a.seed = seed;
+            });
+            assert_eq!(rows, plain_labels, "seed {seed}");
+            note_peaks(&samples)
+        })
+        .find(|p| {
+            let (violin, flute) = (
+                f64::from(p[0]) / f64::from(flat[0]),
+                f64::from(p[1]) / f64::from(flat[1]),
+            );
+            (violin / flute).log10().abs() * 20.0 > 6.0
+        })
+        .expect("no seed changed the balance of the parts by 6 dB");
+    // Both notes of a part keep their relation (each part is coloured as a whole; the two
+    // notes differ in pitch, so the equalizer and tilt may move them a little apart).
+    let ratio = |i: usize, j: usize| (f64::from(moved[i]) / f64::from(moved[j])).log10() * 20.0;
+    let flat_ratio = |i: usize, j: usize| (f64::from(flat[i]) / f64::from(flat[j])).log10() * 20.0;
+    assert!(
+        (ratio(0, 2) - flat_ratio(0, 2)).abs() < 3.0,
+        "{moved:?} vs {flat:?}"
+    );
+    assert!(
+        (ratio(1, 3) - flat_ratio(1, 3)).abs() < 3.0,
+        "{moved:?} vs {flat:?}"
+    );
 }
 
 #[test]

@@ -152,7 +152,7 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
 
 /// Draws the equalizer's bands from `rng`: first the number of bands, then per band its centre
 /// frequency, gain and Q, in that order. Cost: `1 + 3 * bands` `next_u32`s and an `exp` per band.
-fn draw_eq(range: &EqRange, rng: &mut impl Rng) -> Vec<EqBandApplied> {
+pub(super) fn draw_eq(range: &EqRange, rng: &mut impl Rng) -> Vec<EqBandApplied> {
     let (a, b) = (range.bands.0, range.bands.1);
     let lo = a.min(b).min(EQ_BANDS_LIMIT);
     let hi = a.max(b).min(EQ_BANDS_LIMIT);

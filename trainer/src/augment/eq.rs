@@ -22,7 +22,7 @@ use std::f64::consts::PI;
 use super::config::{EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS};
 use super::draw::{EQ_FREQ_RANGE_HZ, EqBandApplied};
 
-/// Sample rate the filters are designed for.
+/// Sample rate the filters are designed for unless told otherwise ([`apply_at_rate`]).
 const SAMPLE_RATE: f64 = 8000.0;
 /// Sections run side by side in one pass over the signal.
 const LANES: usize = 4;
@@ -50,10 +50,16 @@ impl Biquad {
         a2: 0.0,
     };
 
-    /// The cookbook peaking filter for `band`, its values held to the equalizer's limits; a gain
-    /// of 0 dB or any non-finite value gives [`Biquad::IDENTITY`]. Cost: a `sin`, a `cos` and a
-    /// `powf`.
+    /// The cookbook peaking filter for `band` at 8 kHz. Cost: that of [`Biquad::peaking_at`].
+    #[cfg(test)]
     fn peaking(band: &EqBandApplied) -> Self {
+        Self::peaking_at(band, SAMPLE_RATE)
+    }
+
+    /// The cookbook peaking filter for `band` at `rate_hz` (8 kHz or more; see
+    /// [`apply_at_rate`]), its values held to the equalizer's limits; a gain of 0 dB or any
+    /// non-finite value gives [`Biquad::IDENTITY`]. Cost: a `sin`, a `cos` and a `powf`.
+    fn peaking_at(band: &EqBandApplied, rate_hz: f64) -> Self {
         let finite = band.freq_hz.is_finite() && band.gain_db.is_finite() && band.q.is_finite();
         if !finite || band.gain_db == 0.0 {
             return Self::IDENTITY;
@@ -62,7 +68,7 @@ impl Biquad {
         let gain_db = f64::from(band.gain_db.clamp(-EQ_GAIN_LIMIT_DB, EQ_GAIN_LIMIT_DB));
         let q = f64::from(band.q.clamp(EQ_Q_LIMITS.0, EQ_Q_LIMITS.1));
         let a = 10f64.powf(gain_db / 40.0);
-        let w0 = 2.0 * PI * hz / SAMPLE_RATE;
+        let w0 = 2.0 * PI * hz / rate_hz;
         let alpha = w0.sin() / (2.0 * q);
         let cos = w0.cos();
         let a0 = 1.0 + alpha / a;
@@ -165,14 +171,21 @@ impl Group {
     }
 }
 
-/// The groups that filter like `bands` (the first [`EQ_BANDS_LIMIT`] of them): flat bands (0 dB
-/// or any non-finite value) are dropped, the rest go four to a group. Cost: one
-/// [`Biquad::peaking`] per band.
+/// The groups that filter like `bands` (the first [`EQ_BANDS_LIMIT`] of them) at 8 kHz. Cost:
+/// that of [`groups_at`].
+#[cfg(test)]
 fn groups(bands: &[EqBandApplied]) -> Vec<Group> {
+    groups_at(bands, SAMPLE_RATE)
+}
+
+/// The groups that filter like `bands` (the first [`EQ_BANDS_LIMIT`] of them) at `rate_hz`: flat
+/// bands (0 dB or any non-finite value) are dropped, the rest go four to a group. Cost: one
+/// [`Biquad::peaking_at`] per band.
+fn groups_at(bands: &[EqBandApplied], rate_hz: f64) -> Vec<Group> {
     let sections: Vec<Biquad> = bands
         .iter()
         .take(usize::from(EQ_BANDS_LIMIT))
-        .map(Biquad::peaking)
+        .map(|band| Biquad::peaking_at(band, rate_hz))
         .filter(|&section| section != Biquad::IDENTITY)
         .collect();
     sections.chunks(LANES).map(Group::new).collect()
@@ -184,7 +197,19 @@ fn groups(bands: &[EqBandApplied]) -> Vec<Group> {
 /// finite for finite input. Cost: one pass of [`Group::process`] per four bands (about 0.1 ms
 /// per 5 s window for one to four bands, 0.2 for five to eight).
 pub(super) fn apply(signal: &mut [f32], bands: &[EqBandApplied]) {
-    for group in groups(bands) {
+    apply_at_rate(signal, bands, SAMPLE_RATE as f32);
+}
+
+/// [`apply`] for audio at `rate_hz`: the same bands, designed for that rate (rates under 8 kHz
+/// or non-finite count as 8 kHz, so every allowed centre frequency stays under the Nyquist
+/// frequency). Cost: one pass per four bands.
+pub(super) fn apply_at_rate(signal: &mut [f32], bands: &[EqBandApplied], rate_hz: f32) {
+    let rate_hz = if rate_hz.is_finite() {
+        f64::from(rate_hz).max(SAMPLE_RATE)
+    } else {
+        SAMPLE_RATE
+    };
+    for group in groups_at(bands, rate_hz) {
         group.process(signal);
     }
 }

@@ -17,6 +17,9 @@
 //! 6. **noise** (`noise.rs`): white or pink noise at a drawn SNR relative to the
 //!    window's RMS at that point.
 //!
+//! The tilt and equalizer also colour single parts of a rendering at its own sample rate
+//! ([`Coloring`], `color.rs`; `trainer render --part-eq`).
+//!
 //! The stages work in f32 at i16 scale; the result is rounded and saturated to i16 (never
 //! wrapped). Nothing is logged; [`augment_with_report`] returns what was drawn ([`Applied`]).
 //!
@@ -39,6 +42,7 @@
 //! tail from earlier music); the reverb is a small, fixed-topology network, not a measured room;
 //! noise is stationary (no hum, clicks or crowd).
 
+mod color;
 mod config;
 mod draw;
 mod eq;
@@ -49,6 +53,7 @@ mod stretch;
 mod test_signals;
 mod tilt;
 
+pub use color::{Coloring, ColoringRange};
 pub use config::{
     AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
     RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,

@@ -17,7 +17,7 @@ use std::f32::consts::PI;
 
 use super::config::TILT_LIMIT_DB_PER_OCTAVE;
 
-/// Sample rate the filter is designed for.
+/// Sample rate the filter is designed for unless told otherwise ([`Tilt::at_rate`]).
 const SAMPLE_RATE: f32 = 8000.0;
 /// Frequency with gain 0 dB.
 const PIVOT_HZ: f32 = 1000.0;
@@ -29,9 +29,9 @@ const CORNERS_HZ: [f32; SECTIONS] = [25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 160
 /// floats.
 const ANTI_SUBNORMAL: f32 = 1e-12;
 
-/// The angular frequency of `hz` in radians per sample.
-fn omega(hz: f32) -> f32 {
-    2.0 * PI * hz / SAMPLE_RATE
+/// The angular frequency of `hz` in radians per sample at `rate_hz`.
+fn omega(hz: f32, rate_hz: f32) -> f32 {
+    2.0 * PI * hz / rate_hz
 }
 
 /// A tilt filter: a cascade of shelves `(1 - zero z^-1) / (1 - pole z^-1)` (zeros and poles
@@ -41,12 +41,25 @@ pub(super) struct Tilt {
     zeros: [f32; SECTIONS],
     poles: [f32; SECTIONS],
     gain: f32,
+    rate_hz: f32,
 }
 
 impl Tilt {
-    /// The filter for `db_per_octave` (held to ±[`TILT_LIMIT_DB_PER_OCTAVE`]; non-finite is
-    /// flat). Cost: sixteen `exp`s and as many `cos`s.
+    /// The filter for `db_per_octave` at 8 kHz. Cost: that of [`Tilt::at_rate`].
     pub(super) fn new(db_per_octave: f32) -> Self {
+        Self::at_rate(db_per_octave, SAMPLE_RATE)
+    }
+
+    /// The filter for `db_per_octave` (held to ±[`TILT_LIMIT_DB_PER_OCTAVE`]; non-finite is
+    /// flat) for audio at `rate_hz` (at least 8 kHz: the top corner must stay under the Nyquist
+    /// frequency; lower or non-finite rates count as 8 kHz). Above 4 kHz the slope eases off as
+    /// it does at 8 kHz. Cost: sixteen `exp`s and as many `cos`s.
+    pub(super) fn at_rate(db_per_octave: f32, rate_hz: f32) -> Self {
+        let rate_hz = if rate_hz.is_finite() {
+            rate_hz.max(SAMPLE_RATE)
+        } else {
+            SAMPLE_RATE
+        };
         let tilt = if db_per_octave.is_finite() {
             db_per_octave.clamp(-TILT_LIMIT_DB_PER_OCTAVE, TILT_LIMIT_DB_PER_OCTAVE)
         } else {
@@ -60,11 +73,12 @@ impl Tilt {
         } else {
             (ratio, 1.0)
         };
-        let map = |hz: f32| (-omega(hz)).exp();
+        let map = |hz: f32| (-omega(hz, rate_hz)).exp();
         let mut filter = Self {
             zeros: CORNERS_HZ.map(|hz| map(hz * zero_factor)),
             poles: CORNERS_HZ.map(|hz| map(hz * pole_factor)),
             gain: 1.0,
+            rate_hz,
         };
         filter.gain = 1.0 / filter.magnitude(PIVOT_HZ);
         filter
@@ -72,7 +86,7 @@ impl Tilt {
 
     /// Magnitude response of the shelves (without the gain) at `hz`.
     fn magnitude(&self, hz: f32) -> f32 {
-        let c = omega(hz).cos();
+        let c = omega(hz, self.rate_hz).cos();
         let squared = |r: f32| 1.0 + r * r - 2.0 * r * c;
         let pairs = self.zeros.iter().zip(&self.poles);
         pairs
@@ -126,11 +140,17 @@ impl Tilt {
     }
 }
 
-/// Tilts `signal` by `db_per_octave` around 1 kHz in place; a tilt of 0 leaves it unchanged.
-/// Cost: eight first-order recursions per sample.
+/// Tilts `signal` (8 kHz) by `db_per_octave` around 1 kHz in place; a tilt of 0 leaves it
+/// unchanged. Cost: eight first-order recursions per sample.
 pub(super) fn apply(signal: &mut [f32], db_per_octave: f32) {
+    apply_at_rate(signal, db_per_octave, SAMPLE_RATE);
+}
+
+/// [`apply`] for audio at `rate_hz` (see [`Tilt::at_rate`]). Cost: eight first-order recursions
+/// per sample.
+pub(super) fn apply_at_rate(signal: &mut [f32], db_per_octave: f32, rate_hz: f32) {
     if db_per_octave != 0.0 {
-        Tilt::new(db_per_octave).process(signal);
+        Tilt::at_rate(db_per_octave, rate_hz).process(signal);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The options of `trainer render`, and their checks.
 
 use super::error::RenderError;
+use crate::augment::{ColoringRange, EqRange};
 use std::path::{Path, PathBuf};
 
 /// How several SoundFonts are used.
@@ -107,6 +108,23 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 0, value_name = "V")]
     pub part_velocity_jitter: u8,
 
+    /// Timbre augmentation from one SoundFont: render every part (the notes of one sounding
+    /// program) alone and colour it before mixing, with a random equalizer of 2 to 5 peaking
+    /// bands of at most ±DB each (Q 0.7 to 2.5, centred between 80 Hz and 3.5 kHz), drawn per
+    /// part and piece, so each instrument sounds as if from another sample set. 0: off.
+    #[arg(long, default_value_t = 0.0, value_name = "DB")]
+    pub part_eq: f32,
+
+    /// With the parts rendered alone: tilt each part's spectrum by a slope drawn per part from
+    /// ±DB dB per octave around 1 kHz (brighter or darker samples). 0: off.
+    #[arg(long, default_value_t = 0.0, value_name = "DB")]
+    pub part_tilt: f32,
+
+    /// With the parts rendered alone: move each part's level by a gain drawn per part from ±DB
+    /// (the balance between instruments, without the brightness change of velocity). 0: off.
+    #[arg(long, default_value_t = 0.0, value_name = "DB")]
+    pub part_gain: f32,
+
     /// Without split.csv: the share (0 to 1) of pieces drawn for the test split, per piece and
     /// seeded. Without either, every piece goes to train.
     #[arg(long, value_name = "SHARE")]
@@ -142,6 +160,9 @@ pub const DEFAULT_GAIN_DB: f64 = 10.0;
 /// Most SoundFonts in `each` mode (ids are `id * 10 + k`).
 pub const MAX_EACH_SOUNDFONTS: usize = 10;
 
+/// Largest `--part-gain`, dB.
+const MAX_PART_GAIN_DB: f64 = 24.0;
+
 /// Most seconds of tail.
 const MAX_TAIL_SECONDS: f64 = 60.0;
 
@@ -164,12 +185,31 @@ impl RenderArgs {
             velocity_jitter: 0,
             part_swap: 0.0,
             part_velocity_jitter: 0,
+            part_eq: 0.0,
+            part_tilt: 0.0,
+            part_gain: 0.0,
             test_share: None,
             ids: Vec::new(),
             limit: None,
             jobs: None,
             force: false,
             lenient: false,
+        }
+    }
+
+    /// The per-part colouring `--part-eq`, `--part-tilt` and `--part-gain` ask for (the
+    /// identity when all are 0). The equalizer's band count and Q range are those of the
+    /// window augmentation's preset.
+    #[must_use]
+    pub fn part_coloring(&self) -> ColoringRange {
+        ColoringRange {
+            tilt_db_per_octave: self.part_tilt,
+            eq: (self.part_eq > 0.0).then_some(EqRange {
+                bands: (2, 5),
+                gain_db: self.part_eq,
+                q: (0.7, 2.5),
+            }),
+            gain_db: self.part_gain,
         }
     }
 
@@ -215,6 +255,24 @@ impl RenderArgs {
                 self.part_velocity_jitter
             ));
         }
+        let coloring = [
+            (
+                "--part-eq",
+                self.part_eq,
+                f64::from(crate::augment::EQ_GAIN_LIMIT_DB),
+            ),
+            (
+                "--part-tilt",
+                self.part_tilt,
+                f64::from(crate::augment::TILT_LIMIT_DB_PER_OCTAVE),
+            ),
+            ("--part-gain", self.part_gain, MAX_PART_GAIN_DB),
+        ];
+        for (flag, value, limit) in coloring {
+            if !(0.0..=limit).contains(&f64::from(value)) {
+                return usage(format!("{flag} {value} is outside 0..={limit}"));
+            }
+        }
         if let Some(share) = self.test_share
             && !(0.0..=1.0).contains(&share)
         {
@@ -252,5 +310,10 @@ mod tests {
         refused(|a| a.part_velocity_jitter = 127, "--part-velocity-jitter");
         refused(|a| a.tempo_jitter = 0.6, "--tempo-jitter");
         refused(|a| a.velocity_jitter = 127, "--velocity-jitter");
+        refused(|a| a.part_eq = 19.0, "--part-eq");
+        refused(|a| a.part_eq = f32::NAN, "--part-eq");
+        refused(|a| a.part_tilt = -1.0, "--part-tilt");
+        refused(|a| a.part_tilt = 7.0, "--part-tilt");
+        refused(|a| a.part_gain = 25.0, "--part-gain");
     }
 }

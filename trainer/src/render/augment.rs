@@ -27,6 +27,8 @@ pub enum Stream {
     PartProgram = 4,
     /// Part balance: one velocity offset per part (by rendered piece).
     PartVelocity = 5,
+    /// Part colouring: one tilt, equalizer and gain per part (by rendered piece).
+    PartColor = 6,
 }
 
 /// The generator of `stream` for piece `id` under `seed`. Cost: one ChaCha8 key setup.

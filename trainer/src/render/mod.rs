@@ -15,6 +15,8 @@
 //!   sound for exactly their labelled span; the time-ordered command list.
 //! - [`synth`]: rustysynth's `Synthesizer` driven by those commands, rendering between them,
 //!   plus a release tail cut when silent.
+//! - [`stems`]: with `--part-eq/--part-tilt/--part-gain`, every part rendered alone, coloured
+//!   with its own drawn tilt, equalizer and gain, and summed.
 //! - [`mix`]: downmix, gain and a per-piece limit (no clipping, ever), 16-bit PCM.
 //! - [`output`]: atomic WAV and label files, completeness checks for resuming, metadata.
 //!
@@ -38,6 +40,7 @@ pub mod perform;
 pub mod piece;
 pub mod schedule;
 pub mod soundfonts;
+pub mod stems;
 pub mod summary;
 pub mod synth;
 pub mod tempo;
@@ -123,6 +126,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<RenderSummary> {
             swap: args.part_swap,
             velocity: args.part_velocity_jitter,
         },
+        part_color: args.part_coloring(),
     };
     let (outcomes, threads) = render_all(&todo, &fonts, &settings, &out, args)?;
 

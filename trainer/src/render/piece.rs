@@ -10,8 +10,10 @@ use super::output::OutDir;
 use super::perform::{label_of, perform, to_samples};
 use super::schedule::schedule;
 use super::soundfonts::LoadedFont;
+use super::stems::{part_colorings, play_colored};
 use super::synth::{SynthConfig, Tail, play};
 use super::timbre::{PartJitter, offset_velocities, play_parts_as};
+use crate::augment::ColoringRange;
 use crate::musicnet::{LABEL_RATE_HZ, Split};
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -38,6 +40,8 @@ pub struct Settings {
     pub jitter: Jitter,
     /// Per-part program swaps and velocity offsets.
     pub parts: PartJitter,
+    /// Per-part colouring; the default (identity) renders all parts in one pass.
+    pub part_color: ColoringRange,
 }
 
 /// One rendering to do: a source piece, its output id and its SoundFont.
@@ -152,8 +156,20 @@ pub fn render_job(
         rate_hz: settings.rate_hz,
         reverb: settings.reverb,
     };
-    let audio = catch_unwind(AssertUnwindSafe(|| {
-        play(&font.font, config, &plan.events, min_samples, tail)
+    let colorings = (settings.part_color != ColoringRange::default()).then(|| {
+        let programs = sounding.values().copied();
+        part_colorings(&settings.part_color, settings.seed, job.out_id, programs)
+    });
+    let audio = catch_unwind(AssertUnwindSafe(|| match &colorings {
+        Some(colorings) => play_colored(
+            &font.font,
+            config,
+            &plan.events,
+            min_samples,
+            tail,
+            colorings,
+        ),
+        None => play(&font.font, config, &plan.events, min_samples, tail),
     }))
     .map_err(|_| synth_error(format!("the synthesizer panicked with {}", font.name)))?
     .map_err(synth_error)?;
