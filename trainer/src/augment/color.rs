@@ -1,7 +1,7 @@
 //! A fixed colouring of one sound source: a spectral tilt, a random equalizer and a gain, drawn
 //! once and applied to the whole source at any sample rate of 8 kHz or more.
 //!
-//! `trainer render --part-color` gives every part (all notes of one sounding program) of a piece
+//! `trainer render --part-eq/--part-tilt/--part-gain` gives every part (all notes of one sounding program) of a piece
 //! its own colouring before the parts are mixed, so that each instrument sounds as if it came
 //! from another sample set and sits at another level, while the window augmentation
 //! ([`augment`](super::augment)) colours whole mixes. Both use the same filters

@@ -57,6 +57,18 @@ pub struct EqRange {
     pub q: (f32, f32),
 }
 
+impl EqRange {
+    /// The preset's band count (2 … 5) and Q range (0.7 … 2.5) with bands of at most ±`gain_db`.
+    /// Cost: none.
+    pub const fn preset_shape(gain_db: f32) -> Self {
+        Self {
+            bands: (2, 5),
+            gain_db,
+            q: (0.7, 2.5),
+        }
+    }
+}
+
 /// Which augmentations to apply and how strongly; [`Default`] is all off. Every range
 /// `(a, b)` is drawn from uniformly (the order of `a` and `b` does not matter; `a == b` fixes the
 /// value). Values outside the `*_LIMITS` constants are clamped to them and a non-finite bound
@@ -120,11 +132,7 @@ impl AugmentConfig {
                 rt60_s: (0.3, 2.0),
                 wet: (0.0, 0.5),
             }),
-            eq: Some(EqRange {
-                bands: (2, 5),
-                gain_db: 6.0,
-                q: (0.7, 2.5),
-            }),
+            eq: Some(EqRange::preset_shape(6.0)),
             noise_snr_db: Some((20.0, 50.0)),
             speed: Some((0.9, 1.1)),
         }

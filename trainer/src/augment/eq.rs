@@ -19,7 +19,7 @@
 
 use std::f64::consts::PI;
 
-use super::config::{EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS};
+use super::config::{EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, sanitize};
 use super::draw::{EQ_FREQ_RANGE_HZ, EqBandApplied};
 
 /// Sample rate the filters are designed for unless told otherwise ([`apply_at_rate`]).
@@ -204,12 +204,9 @@ pub(super) fn apply(signal: &mut [f32], bands: &[EqBandApplied]) {
 /// or non-finite count as 8 kHz, so every allowed centre frequency stays under the Nyquist
 /// frequency). Cost: one pass per four bands.
 pub(super) fn apply_at_rate(signal: &mut [f32], bands: &[EqBandApplied], rate_hz: f32) {
-    let rate_hz = if rate_hz.is_finite() {
-        f64::from(rate_hz).max(SAMPLE_RATE)
-    } else {
-        SAMPLE_RATE
-    };
-    for group in groups_at(bands, rate_hz) {
+    let lowest = SAMPLE_RATE as f32;
+    let rate_hz = sanitize(rate_hz, (lowest, f32::MAX), lowest);
+    for group in groups_at(bands, f64::from(rate_hz)) {
         group.process(signal);
     }
 }

@@ -15,7 +15,7 @@
 
 use std::f32::consts::PI;
 
-use super::config::TILT_LIMIT_DB_PER_OCTAVE;
+use super::config::{TILT_LIMIT_DB_PER_OCTAVE, sanitize};
 
 /// Sample rate the filter is designed for unless told otherwise ([`Tilt::at_rate`]).
 const SAMPLE_RATE: f32 = 8000.0;
@@ -55,11 +55,7 @@ impl Tilt {
     /// frequency; lower or non-finite rates count as 8 kHz). Above 4 kHz the slope eases off as
     /// it does at 8 kHz. Cost: sixteen `exp`s and as many `cos`s.
     pub(super) fn at_rate(db_per_octave: f32, rate_hz: f32) -> Self {
-        let rate_hz = if rate_hz.is_finite() {
-            rate_hz.max(SAMPLE_RATE)
-        } else {
-            SAMPLE_RATE
-        };
+        let rate_hz = sanitize(rate_hz, (SAMPLE_RATE, f32::MAX), SAMPLE_RATE);
         let tilt = if db_per_octave.is_finite() {
             db_per_octave.clamp(-TILT_LIMIT_DB_PER_OCTAVE, TILT_LIMIT_DB_PER_OCTAVE)
         } else {

@@ -1,7 +1,7 @@
 //! The options of `trainer render`, and their checks.
 
 use super::error::RenderError;
-use crate::augment::{ColoringRange, EqRange};
+use crate::augment::{ColoringRange, EQ_GAIN_LIMIT_DB, EqRange, TILT_LIMIT_DB_PER_OCTAVE};
 use std::path::{Path, PathBuf};
 
 /// How several SoundFonts are used.
@@ -204,11 +204,7 @@ impl RenderArgs {
     pub fn part_coloring(&self) -> ColoringRange {
         ColoringRange {
             tilt_db_per_octave: self.part_tilt,
-            eq: (self.part_eq > 0.0).then_some(EqRange {
-                bands: (2, 5),
-                gain_db: self.part_eq,
-                q: (0.7, 2.5),
-            }),
+            eq: (self.part_eq > 0.0).then_some(EqRange::preset_shape(self.part_eq)),
             gain_db: self.part_gain,
         }
     }
@@ -256,15 +252,11 @@ impl RenderArgs {
             ));
         }
         let coloring = [
-            (
-                "--part-eq",
-                self.part_eq,
-                f64::from(crate::augment::EQ_GAIN_LIMIT_DB),
-            ),
+            ("--part-eq", self.part_eq, f64::from(EQ_GAIN_LIMIT_DB)),
             (
                 "--part-tilt",
                 self.part_tilt,
-                f64::from(crate::augment::TILT_LIMIT_DB_PER_OCTAVE),
+                f64::from(TILT_LIMIT_DB_PER_OCTAVE),
             ),
             ("--part-gain", self.part_gain, MAX_PART_GAIN_DB),
         ];

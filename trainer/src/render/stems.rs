@@ -90,17 +90,19 @@ pub fn play_colored(
     colorings: &BTreeMap<u8, Coloring>,
 ) -> Result<Stereo, String> {
     let rate_hz = config.rate_hz as f32;
+    let parts = split_by_program(events);
+    if parts.is_empty() {
+        // No notes: nothing to colour, but the silence and controller changes still play.
+        return play(font, config, events, min_samples, tail);
+    }
     let mut mix = Stereo::default();
-    for (program, part) in split_by_program(events) {
+    for (program, part) in parts {
         let mut audio = play(font, config, &part, min_samples, tail)?;
         if let Some(coloring) = colorings.get(&program) {
             coloring.apply(&mut audio.left, rate_hz);
             coloring.apply(&mut audio.right, rate_hz);
         }
         add_into(&mut mix, &audio);
-    }
-    if events.is_empty() {
-        mix = play(font, config, events, min_samples, tail)?;
     }
     Ok(mix)
 }
