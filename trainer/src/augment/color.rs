@@ -10,15 +10,15 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::config::{EqRange, GAIN_DB_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, sanitize, sanitize_range};
-use super::draw::{EqBandApplied, draw_eq, uniform};
+use super::config::{EqRange, GAIN_DB_LIMITS, sanitize_range};
+use super::draw::{EqBandApplied, draw_eq, draw_tilt, uniform};
 use super::{apply_gain, eq, tilt};
 
 /// The ranges a [`Coloring`] is drawn from; [`Default`] draws the identity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ColoringRange {
     /// Largest tilt in dB per octave around 1 kHz (drawn uniformly in ±this; held to
-    /// ±[`TILT_LIMIT_DB_PER_OCTAVE`]).
+    /// ±[`TILT_LIMIT_DB_PER_OCTAVE`](super::TILT_LIMIT_DB_PER_OCTAVE)).
     pub tilt_db_per_octave: f32,
     /// The equalizer's bands, gains and Q factors; `None` for no equalizer.
     pub eq: Option<EqRange>,
@@ -42,12 +42,7 @@ impl Coloring {
     /// gain (always three or more draws, so a range of zero width still advances `rng` the same
     /// way). Cost: a few `next_u32`s per band.
     pub fn draw(range: &ColoringRange, rng: &mut impl Rng) -> Self {
-        let tilt = sanitize(
-            range.tilt_db_per_octave.abs(),
-            (0.0, TILT_LIMIT_DB_PER_OCTAVE),
-            0.0,
-        );
-        let tilt_db_per_octave = uniform(rng, (-tilt, tilt));
+        let tilt_db_per_octave = draw_tilt(range.tilt_db_per_octave, rng);
         let eq = range.eq.map(|r| draw_eq(&r, rng)).unwrap_or_default();
         let gain = range.gain_db.abs();
         let gain = sanitize_range((-gain, gain), GAIN_DB_LIMITS, 0.0);

@@ -122,11 +122,9 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
                 room_scale: uniform(&mut rng, ROOM_SCALE_RANGE),
             }
         }),
-        tilt_db_per_octave: config.tilt_db_per_octave.map(|max| {
-            let limits = (0.0, TILT_LIMIT_DB_PER_OCTAVE);
-            let max = sanitize(max.abs(), limits, 0.0);
-            uniform(&mut stream_rng(seed, Stream::Tilt), (-max, max))
-        }),
+        tilt_db_per_octave: config
+            .tilt_db_per_octave
+            .map(|max| draw_tilt(max, &mut stream_rng(seed, Stream::Tilt))),
         eq: config
             .eq
             .map(|range| draw_eq(&range, &mut stream_rng(seed, Stream::Eq))),
@@ -168,6 +166,13 @@ pub(super) fn draw_eq(range: &EqRange, rng: &mut impl Rng) -> Vec<EqBandApplied>
             q: uniform(rng, q),
         })
         .collect()
+}
+
+/// A tilt in dB per octave drawn uniformly from ±`max` (`max` held to
+/// ±[`TILT_LIMIT_DB_PER_OCTAVE`]; non-finite gives 0). Cost: one `next_u32`.
+pub(super) fn draw_tilt(max: f32, rng: &mut impl Rng) -> f32 {
+    let max = sanitize(max.abs(), (0.0, TILT_LIMIT_DB_PER_OCTAVE), 0.0);
+    uniform(rng, (-max, max))
 }
 
 /// A whole number drawn uniformly from `0 ..= span` with one `next_u32` (a fixed mapping, like

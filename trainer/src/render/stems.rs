@@ -109,15 +109,13 @@ pub fn play_colored(
 
 /// Adds `part` into `mix`, lengthening `mix` with silence where `part` is longer.
 fn add_into(mix: &mut Stereo, part: &Stereo) {
-    if part.len() > mix.len() {
-        mix.left.resize(part.len(), 0.0);
-        mix.right.resize(part.len(), 0.0);
-    }
-    for (m, p) in mix.left.iter_mut().zip(&part.left) {
-        *m += p;
-    }
-    for (m, p) in mix.right.iter_mut().zip(&part.right) {
-        *m += p;
+    for (mix, part) in [(&mut mix.left, &part.left), (&mut mix.right, &part.right)] {
+        if part.len() > mix.len() {
+            mix.resize(part.len(), 0.0);
+        }
+        for (m, p) in mix.iter_mut().zip(part) {
+            *m += p;
+        }
     }
 }
 
