@@ -11,7 +11,7 @@
 //! - `window` (default): the instruments whose notes sound for at least
 //!   [`MIN_SOUNDING_SAMPLES`] (one 32 ms frame) in at least one of the stack's windows.
 
-use crate::augment::{AugmentConfig, augment, input_len_needed};
+use crate::augment::{AugmentConfig, augment_with_report, input_len_needed, mask_features};
 use crate::prepare::cache::PreparedRecording;
 use crate::prepare::select::Selection;
 use core_nostd::frontend::{BINS, FeaturePlane, WINDOW_FRAMES, WINDOW_SAMPLES, window_features};
@@ -111,7 +111,8 @@ pub fn append_window_features(audio: &[i16], start: u64, out: &mut Vec<i8>) {
 
 /// Like [`append_window_features`], with the window's audio augmented by `augment_config`
 /// (drawing one `u64` from `rng` whatever the config, so the window draws that follow do not
-/// depend on it). Cost: 312 front-end frames plus the augmentation (about 1.5 ms, all on).
+/// depend on it); feature masks, when configured, are applied to the window's features. Cost:
+/// 312 front-end frames plus the augmentation (about 1.5 ms, all on).
 pub fn append_augmented_window_features(
     audio: &[i16],
     start: u64,
@@ -124,11 +125,14 @@ pub fn append_augmented_window_features(
         .min(audio.len());
     let needed = input_len_needed(WINDOW_SAMPLES, augment_config);
     let available = &audio[start..start.saturating_add(needed).min(audio.len())];
-    let samples = augment(available, WINDOW_SAMPLES, augment_config, rng);
+    let (samples, applied) = augment_with_report(available, WINDOW_SAMPLES, augment_config, rng);
     let mut window = Box::new([0_i16; WINDOW_SAMPLES]);
     window.copy_from_slice(&samples[..WINDOW_SAMPLES]);
     let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
     window_features(&window, &mut plane);
+    if let Some(masks) = &applied.masks {
+        mask_features(&mut plane, masks);
+    }
     out.extend_from_slice(plane.as_flattened());
 }
 
@@ -386,6 +390,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b, again, "augmentation is seeded");
+    }
+
+    #[test]
+    fn feature_masks_overwrite_bands_and_spans_with_one_value_per_window() {
+        let (r, s) = (recording(), selection());
+        let audio: Vec<i16> = (0..240_000)
+            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
+            .collect();
+        let masked = SamplerConfig {
+            augment: AugmentConfig {
+                mask: Some(crate::augment::MaskRange {
+                    bands: 2,
+                    band_bins: 16,
+                    spans: 2,
+                    span_frames: 40,
+                }),
+                ..AugmentConfig::default()
+            },
+            ..SamplerConfig::default()
+        };
+        let draw = |config: &SamplerConfig| {
+            draw_example(&r, &audio, &s, config, &mut rng_for(3, Purpose::Windows, 0)).unwrap()
+        };
+        let (plain, masked) = (draw(&SamplerConfig::default()), draw(&masked));
+        assert_eq!(
+            (&plain.starts, &plain.instruments),
+            (&masked.starts, &masked.instruments)
+        );
+        let mut changed = 0;
+        for (p, m) in plain
+            .features
+            .chunks(WINDOW_FEATURES)
+            .zip(masked.features.chunks(WINDOW_FEATURES))
+        {
+            let fills: std::collections::BTreeSet<i8> = p
+                .iter()
+                .zip(m)
+                .filter(|(a, b)| a != b)
+                .map(|(_, &b)| b)
+                .collect();
+            assert!(fills.len() <= 1, "one fill value per window: {fills:?}");
+            changed += p.iter().zip(m).filter(|(a, b)| a != b).count();
+        }
+        assert!(
+            changed > 4 * 312,
+            "the masks hide whole bins or frames ({changed} cells)"
+        );
     }
 
     #[test]

@@ -25,6 +25,32 @@ pub const EQ_GAIN_LIMIT_DB: f32 = 18.0;
 /// one of about 0.18 octaves (two semitones).
 pub const EQ_Q_LIMITS: (f32, f32) = (0.3, 8.0);
 
+/// Masks per window are held to this many of each kind (bands and spans).
+pub const MASKS_LIMIT: u8 = 8;
+/// A frequency mask is at most this many bins wide (a quarter of the 128).
+pub const MASK_BINS_LIMIT: u16 = 32;
+/// A time mask is at most this many frames long (a quarter of the 312, 1.25 s).
+pub const MASK_FRAMES_LIMIT: u16 = 78;
+
+/// SpecAugment-style masks (Park et al., 2019) on a window's features, after the front end:
+/// `bands` frequency bands, each of a width drawn uniformly from `0 ..= band_bins` bins at a
+/// uniform position, and `spans` time spans of `0 ..= span_frames` frames, each filled with the
+/// window's mean feature code. A network that must name the instruments with some of their
+/// partials or onsets hidden cannot lean on one region of one synthesizer's samples.
+/// Counts are held to [`MASKS_LIMIT`], widths to [`MASK_BINS_LIMIT`] and [`MASK_FRAMES_LIMIT`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskRange {
+    /// Frequency masks per window.
+    pub bands: u8,
+    /// Largest width of a frequency mask, in bins (31.25 Hz each).
+    pub band_bins: u16,
+    /// Time masks per window.
+    pub spans: u8,
+    /// Largest length of a time mask, in frames (16 ms each).
+    pub span_frames: u16,
+}
+
 /// The ranges a reverb's parameters are drawn from, each uniformly and independently.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,11 +122,14 @@ pub struct AugmentConfig {
     /// Tempo factor range, e.g. `(0.9, 1.1)`: 1.1 plays 10% faster at the same pitch, so onsets
     /// come 1/1.1 times as far apart and the window consumes 1.1 times as many input samples.
     pub speed: Option<(f32, f32)>,
+    /// Masks on the features (the one stage after the front end, applied by the sampler from
+    /// [`Applied::masks`](super::Applied::masks); `augment` itself leaves the audio alone).
+    pub mask: Option<MaskRange>,
 }
 
 impl AugmentConfig {
     /// True when no augmentation is configured, so [`augment`](super::augment) returns its input
-    /// unchanged. Cost: six comparisons.
+    /// unchanged and the sampler masks nothing. Cost: seven comparisons.
     pub fn is_off(&self) -> bool {
         self.gain_db.is_none()
             && self.tilt_db_per_octave.is_none()
@@ -108,6 +137,7 @@ impl AugmentConfig {
             && self.eq.is_none()
             && self.noise_snr_db.is_none()
             && self.speed.is_none()
+            && self.mask.is_none()
     }
 
     /// Everything on, at ranges meant to cover the differences between one synthesizer in one
@@ -135,6 +165,7 @@ impl AugmentConfig {
             eq: Some(EqRange::preset_shape(6.0)),
             noise_snr_db: Some((20.0, 50.0)),
             speed: Some((0.9, 1.1)),
+            mask: None,
         }
     }
 

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{
     AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
-    RT60_LIMITS_S, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS, sanitize,
-    sanitize_range,
+    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, RT60_LIMITS_S, SNR_DB_LIMITS,
+    SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS, sanitize, sanitize_range,
 };
+use core_nostd::frontend::{BINS, WINDOW_FRAMES};
 
 /// The range the reverb's room size (a factor on all its delay lengths) is drawn from, so that
 /// reverbs differ in echo pattern as well as in decay.
@@ -83,6 +84,27 @@ pub struct Applied {
     pub gain_db: Option<f32>,
     /// Noise parameters and level.
     pub noise: Option<NoiseApplied>,
+    /// Feature masks, for the sampler to apply after the front end
+    /// ([`mask_features`](super::mask_features)).
+    pub masks: Option<MasksApplied>,
+}
+
+/// One mask: `len` consecutive bins or frames from `first`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaskApplied {
+    /// First masked bin or frame.
+    pub first: u16,
+    /// Masked bins or frames (0: none).
+    pub len: u16,
+}
+
+/// The feature masks one window got.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasksApplied {
+    /// Frequency masks (bins).
+    pub bands: Vec<MaskApplied>,
+    /// Time masks (frames).
+    pub spans: Vec<MaskApplied>,
 }
 
 /// The ChaCha8 stream each stage draws from.
@@ -95,6 +117,7 @@ pub(super) enum Stream {
     Noise = 5,
     NoiseSamples = 6,
     Eq = 7,
+    Mask = 8,
 }
 
 /// A generator for `stream` of `seed`. Cost: one ChaCha8 key setup.
@@ -145,7 +168,34 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
                 rms: 0.0,
             }
         }),
+        masks: config
+            .mask
+            .map(|range| draw_masks(&range, &mut stream_rng(seed, Stream::Mask))),
     }
+}
+
+/// Draws the feature masks from `rng`: every frequency mask (width, then position), then every
+/// time mask, each held inside the 128 × 312 plane. Cost: two `next_u32`s per mask.
+pub(super) fn draw_masks(range: &MaskRange, rng: &mut impl Rng) -> MasksApplied {
+    let mut draw_kind = |count: u8, widest: u16, limit: u16, extent: usize| {
+        let extent = u16::try_from(extent).unwrap_or(u16::MAX);
+        let widest = widest.min(limit).min(extent);
+        (0..count.min(MASKS_LIMIT))
+            .map(|_| {
+                let len = uniform_count(rng, widest);
+                let first = uniform_count(rng, extent - len);
+                MaskApplied { first, len }
+            })
+            .collect()
+    };
+    let bands = draw_kind(range.bands, range.band_bins, MASK_BINS_LIMIT, BINS);
+    let spans = draw_kind(
+        range.spans,
+        range.span_frames,
+        MASK_FRAMES_LIMIT,
+        WINDOW_FRAMES,
+    );
+    MasksApplied { bands, spans }
 }
 
 /// Draws the equalizer's bands from `rng`: first the number of bands, then per band its centre
@@ -177,9 +227,9 @@ pub(super) fn draw_tilt(max: f32, rng: &mut impl Rng) -> f32 {
 
 /// A whole number drawn uniformly from `0 ..= span` with one `next_u32` (a fixed mapping, like
 /// [`uniform`]'s).
-fn uniform_count(rng: &mut impl Rng, span: u8) -> u8 {
-    let scaled = (u64::from(rng.next_u32()) * (u64::from(span) + 1)) >> 32;
-    u8::try_from(scaled).unwrap_or(span).min(span)
+fn uniform_count<T: Copy + Ord + Into<u64> + TryFrom<u64>>(rng: &mut impl Rng, span: T) -> T {
+    let scaled = (u64::from(rng.next_u32()) * (span.into() + 1)) >> 32;
+    T::try_from(scaled).unwrap_or(span).min(span)
 }
 
 /// A value drawn uniformly from the ordered, finite range `(lo, hi)` (exactly `lo` when
@@ -220,6 +270,57 @@ mod tests {
             }
             assert_eq!(draw(&gain_only, seed).gain_db, Some(gain));
         }
+    }
+
+    #[test]
+    fn masks_stay_inside_the_plane_and_leave_the_other_draws_alone() {
+        let range = MaskRange {
+            bands: 2,
+            band_bins: 16,
+            spans: 3,
+            span_frames: 40,
+        };
+        let masked = AugmentConfig {
+            mask: Some(range),
+            ..AugmentConfig::preset_default_on()
+        };
+        let (mut widest_band, mut widest_span, mut last_bin) = (0, 0, 0);
+        for seed in 0..300 {
+            let a = draw(&masked, seed);
+            let masks = a.masks.clone().unwrap();
+            assert_eq!((masks.bands.len(), masks.spans.len()), (2, 3));
+            for band in &masks.bands {
+                assert!(band.len <= 16 && usize::from(band.first + band.len) <= BINS);
+                widest_band = widest_band.max(band.len);
+                last_bin = last_bin.max(band.first + band.len);
+            }
+            for span in &masks.spans {
+                assert!(span.len <= 40 && usize::from(span.first + span.len) <= WINDOW_FRAMES);
+                widest_span = widest_span.max(span.len);
+            }
+            let unmasked = draw(&AugmentConfig::preset_default_on(), seed);
+            assert_eq!(Applied { masks: None, ..a }, unmasked, "seed {seed}");
+        }
+        assert_eq!(
+            (widest_band, widest_span),
+            (16, 40),
+            "the widths reach their maxima"
+        );
+        assert!(
+            usize::from(last_bin) > BINS - 8,
+            "bands reach the top of the plane"
+        );
+        // Counts and widths beyond the limits are held to them, and to the plane.
+        let huge = MaskRange {
+            bands: 200,
+            band_bins: 1000,
+            spans: 200,
+            span_frames: 1000,
+        };
+        let masks = draw_masks(&huge, &mut stream_rng(5, Stream::Mask));
+        assert_eq!(masks.bands.len(), usize::from(MASKS_LIMIT));
+        assert!(masks.bands.iter().all(|m| m.len <= MASK_BINS_LIMIT));
+        assert!(masks.spans.iter().all(|m| m.len <= MASK_FRAMES_LIMIT));
     }
 
     #[test]
@@ -303,7 +404,7 @@ mod tests {
         assert_eq!(draw(&loud, 1).eq, Some(Vec::new()));
         for n in 0..50 {
             let mut rng = stream_rng(n, Stream::Eq);
-            assert!(uniform_count(&mut rng, 0) == 0 && uniform_count(&mut rng, 3) <= 3);
+            assert!(uniform_count(&mut rng, 0_u8) == 0 && uniform_count(&mut rng, 3_u8) <= 3);
             uniform_count(&mut rng, u8::MAX);
         }
     }

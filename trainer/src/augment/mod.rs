@@ -16,6 +16,9 @@
 //! 5. **gain**: a drawn gain in dB.
 //! 6. **noise** (`noise.rs`): white or pink noise at a drawn SNR relative to the
 //!    window's RMS at that point.
+//! 7. **masks** (`mask.rs`): SpecAugment-style frequency and time masks on the window's
+//!    *features*. Drawn here with the rest ([`Applied::masks`]) but applied by the sampler after
+//!    the front end ([`mask_features`]), since they act on the spectrogram, not the audio.
 //!
 //! The tilt and equalizer also colour single parts of a rendering at its own sample rate
 //! ([`Coloring`], `color.rs`; `trainer render --part-eq`).
@@ -46,6 +49,7 @@ mod color;
 mod config;
 mod draw;
 mod eq;
+mod mask;
 mod noise;
 mod reverb;
 mod stretch;
@@ -56,12 +60,14 @@ mod tilt;
 pub use color::{Coloring, ColoringRange};
 pub use config::{
     AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
-    RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
+    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, RT60_LIMITS_S, ReverbRange,
+    SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
 };
 pub use draw::{
-    Applied, EQ_FREQ_RANGE_HZ, EqBandApplied, NoiseApplied, NoiseColor, ROOM_SCALE_RANGE,
-    ReverbApplied,
+    Applied, EQ_FREQ_RANGE_HZ, EqBandApplied, MaskApplied, MasksApplied, NoiseApplied, NoiseColor,
+    ROOM_SCALE_RANGE, ReverbApplied,
 };
+pub use mask::mask_features;
 
 use draw::Stream;
 use rand::Rng;

@@ -226,6 +226,12 @@ fn odd_inputs_and_configs_neither_panic_nor_wrap() {
         }),
         noise_snr_db: Some((f32::NEG_INFINITY, -1e9)),
         speed: Some((0.0, 100.0)),
+        mask: Some(MaskRange {
+            bands: u8::MAX,
+            band_bins: u16::MAX,
+            spans: u8::MAX,
+            span_frames: u16::MAX,
+        }),
     };
     let full_scale: Vec<i16> = (0..WINDOW)
         .map(|i| if i / 9 % 2 == 0 { i16::MAX } else { i16::MIN })
