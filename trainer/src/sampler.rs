@@ -321,12 +321,17 @@ mod tests {
         );
     }
 
+    /// 30 s of a deterministic, spectrally busy signal (every bin has energy).
+    fn busy_audio() -> Vec<i16> {
+        (0..240_000)
+            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
+            .collect()
+    }
+
     #[test]
     fn examples_stack_front_end_planes_and_pad_short_audio() {
         let (r, s) = (recording(), selection());
-        let audio: Vec<i16> = (0..240_000)
-            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
-            .collect();
+        let audio = busy_audio();
         let mut rng = rng_for(5, Purpose::Windows, 1);
         let example = draw_example(&r, &audio, &s, &SamplerConfig::default(), &mut rng).unwrap();
         assert_eq!(example.features.len(), 4 * WINDOW_FEATURES);
@@ -359,9 +364,7 @@ mod tests {
     #[test]
     fn augmentation_changes_features_but_not_labels_or_starts() {
         let (r, s) = (recording(), selection());
-        let audio: Vec<i16> = (0..240_000)
-            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
-            .collect();
+        let audio = busy_audio();
         let plain = SamplerConfig::default();
         let augmented = SamplerConfig {
             augment: AugmentConfig::preset_default_on(),
@@ -395,9 +398,7 @@ mod tests {
     #[test]
     fn feature_masks_overwrite_bands_and_spans_with_one_value_per_window() {
         let (r, s) = (recording(), selection());
-        let audio: Vec<i16> = (0..240_000)
-            .map(|n| ((n * 7919) % 2001) as i16 - 1000)
-            .collect();
+        let audio = busy_audio();
         let masked = SamplerConfig {
             augment: AugmentConfig {
                 mask: Some(crate::augment::MaskRange {
