@@ -216,6 +216,30 @@ mod tests {
     }
 
     #[test]
+    fn the_benchmarked_mask_file_is_the_preset_plus_masks() {
+        let text = include_str!("../../../bench/augment/preset-with-masks.json");
+        let parsed: AugmentConfig = serde_json::from_str(text).unwrap();
+        let mask = MaskRange {
+            bands: 2,
+            band_bins: 16,
+            spans: 2,
+            span_frames: 40,
+        };
+        let mask_only = AugmentConfig {
+            mask: Some(mask),
+            ..AugmentConfig::default()
+        };
+        assert!(!mask_only.is_off(), "masks alone are augmentation");
+        assert_eq!(
+            parsed,
+            AugmentConfig {
+                mask: Some(mask),
+                ..AugmentConfig::preset_default_on()
+            }
+        );
+    }
+
+    #[test]
     fn json_round_trips_and_missing_fields_are_off() {
         let preset = AugmentConfig::preset_default_on();
         let json = serde_json::to_string(&preset).unwrap();
