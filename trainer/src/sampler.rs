@@ -401,12 +401,7 @@ mod tests {
         let audio = busy_audio();
         let masked = SamplerConfig {
             augment: AugmentConfig {
-                mask: Some(crate::augment::MaskRange {
-                    bands: 2,
-                    band_bins: 16,
-                    spans: 2,
-                    span_frames: 40,
-                }),
+                mask: Some(crate::augment::MaskRange::BENCHMARKED),
                 ..AugmentConfig::default()
             },
             ..SamplerConfig::default()

@@ -51,6 +51,17 @@ pub struct MaskRange {
     pub span_frames: u16,
 }
 
+impl MaskRange {
+    /// The masks of the session-9 experiment (`bench/augment/preset-with-masks.json`), for tests.
+    #[cfg(test)]
+    pub(crate) const BENCHMARKED: Self = Self {
+        bands: 2,
+        band_bins: 16,
+        spans: 2,
+        span_frames: 40,
+    };
+}
+
 /// The ranges a reverb's parameters are drawn from, each uniformly and independently.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,12 +230,7 @@ mod tests {
     fn the_benchmarked_mask_file_is_the_preset_plus_masks() {
         let text = include_str!("../../../bench/augment/preset-with-masks.json");
         let parsed: AugmentConfig = serde_json::from_str(text).unwrap();
-        let mask = MaskRange {
-            bands: 2,
-            band_bins: 16,
-            spans: 2,
-            span_frames: 40,
-        };
+        let mask = MaskRange::BENCHMARKED;
         let mask_only = AugmentConfig {
             mask: Some(mask),
             ..AugmentConfig::default()
