@@ -4,7 +4,7 @@
 //! ([`MasksApplied`], from the window's one seed) and applied by the sampler after the front end.
 
 use super::draw::MasksApplied;
-use core_nostd::frontend::FeaturePlane;
+use core_nostd::frontend::{BINS, FeaturePlane, WINDOW_FRAMES};
 
 /// Overwrites the bins and frames named by `masks` with the mean of `plane`'s codes (taken
 /// before any masking, rounded to the nearest integer, ties away from zero). Masks that reach
@@ -37,21 +37,17 @@ fn clipped(first: u16, len: u16, extent: usize) -> (usize, usize) {
 
 /// The mean code of the plane, rounded half away from zero.
 fn mean_code(plane: &FeaturePlane) -> i8 {
-    let cells = plane.len() * plane.first().map_or(0, |row| row.len());
-    if cells == 0 {
-        return 0;
-    }
+    const CELLS: i64 = (BINS * WINDOW_FRAMES) as i64;
     let sum: i64 = plane.as_flattened().iter().map(|&c| i64::from(c)).sum();
-    let cells = i64::try_from(cells).unwrap_or(i64::MAX);
-    let rounded = (2 * sum + sum.signum() * cells) / (2 * cells);
-    i8::try_from(rounded).unwrap_or(if rounded < 0 { i8::MIN } else { i8::MAX })
+    let rounded = (2 * sum + sum.signum() * CELLS) / (2 * CELLS);
+    // A mean of i8 codes is an i8; the clamp only spares a fallible conversion.
+    rounded.clamp(i8::MIN.into(), i8::MAX.into()) as i8
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::augment::MaskApplied;
-    use core_nostd::frontend::{BINS, WINDOW_FRAMES};
 
     fn plane_of(code: impl Fn(usize, usize) -> i8) -> Box<FeaturePlane> {
         let mut plane = Box::new([[0_i8; WINDOW_FRAMES]; BINS]);
