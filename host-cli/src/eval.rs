@@ -99,14 +99,7 @@ pub fn run(args: &Args) -> Result<()> {
     let progress = Progress::new("eval", set.len() as u64);
     let mut predictions = Vec::with_capacity(set.len() * args.stacks);
     for (n, id) in set.recording_ids().into_iter().enumerate() {
-        let examples = set.examples_of(
-            n,
-            args.stacks,
-            model.stack(),
-            args.label_mode,
-            None,
-            args.seed,
-        );
+        let examples = set.examples_of(n, args.stacks, model.stack(), args.label_mode, args.seed);
         predictions.extend(int8_predictions(&model, &examples)?);
         progress.inc(&id.to_string());
     }

@@ -59,14 +59,7 @@ pub fn float_predictions(
     let progress = Progress::new("eval", set.len() as u64);
     let mut predictions = Vec::with_capacity(set.len() * stacks);
     for (n, id) in set.recording_ids().into_iter().enumerate() {
-        let examples = set.examples_of(
-            n,
-            stacks,
-            info.config.stack,
-            info.label_mode,
-            info.config.band_norm,
-            seed,
-        );
+        let examples = set.examples_of(n, stacks, info.config.stack, info.label_mode, seed);
         for batch in examples.chunks(batch_size.max(1)) {
             let out = model.predict(batch)?;
             for ((example, composer), instruments) in

@@ -174,8 +174,7 @@ impl EvalSet {
     }
 
     /// The `per_recording` stacks of the `n`-th recording (in [`EvalSet::recording_ids`]
-    /// order) with `stack` windows each, normalized per band when the model's `band_norm`
-    /// says so, drawn in parallel. Cost: `per_recording × stack`
+    /// order) with `stack` windows each, drawn in parallel. Cost: `per_recording × stack`
     /// front-end windows (about 0.25 ms each) and `stack × 40 KB` per example.
     ///
     /// # Panics
@@ -187,7 +186,6 @@ impl EvalSet {
         per_recording: usize,
         stack: usize,
         label_mode: LabelMode,
-        band_norm: Option<u8>,
         seed: u64,
     ) -> Vec<Example> {
         assert!(per_recording <= MAX_STACKS_PER_RECORDING);
@@ -195,7 +193,6 @@ impl EvalSet {
         let sampler = SamplerConfig {
             stack,
             label_mode,
-            band_norm,
             ..SamplerConfig::default()
         };
         (0..per_recording)

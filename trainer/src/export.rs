@@ -156,14 +156,6 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExportSummary> {
     let device = crate::device::open(DeviceChoice::Cpu)?;
     let model = TrainedModel::load(&args.model, &device)?;
     let info = &model.info;
-    anyhow::ensure!(
-        info.config.band_norm.is_none(),
-        "{}: the model normalizes its input per band (band_norm {:?}), which the model file \
-         format does not carry: host-cli and the firmware would feed it other features, so it \
-         is not exported",
-        args.model.display(),
-        info.config.band_norm
-    );
     let classes = ModelClasses {
         composers: info.composers.clone(),
         instruments: info.instruments.clone(),
@@ -186,7 +178,6 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExportSummary> {
             per_recording,
             info.config.stack,
             info.label_mode,
-            info.config.band_norm,
             args.seed,
         );
         calibration_examples.append(&mut drawn);
@@ -279,7 +270,6 @@ fn agreement(
             args.stacks,
             info.config.stack,
             info.label_mode,
-            info.config.band_norm,
             args.seed,
         );
         int8.extend(int8_predictions(&parsed, &examples)?);

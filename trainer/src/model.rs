@@ -125,11 +125,6 @@ pub struct ModelConfig {
     pub batch_norm_epsilon: f64,
     /// BatchNorm's running-statistics momentum.
     pub batch_norm_momentum: f64,
-    /// Causal per-band normalization of every input window before the first convolution
-    /// (`core_nostd::frontend::BandNormalizer` with this time-constant exponent), or none (the
-    /// presets; absent from older `model.json` files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub band_norm: Option<u8>,
 }
 
 /// A configuration that cannot be built.
@@ -158,13 +153,6 @@ pub enum ConfigError {
     /// No layers or no input.
     #[error("a model needs an input of at least 1 × 1 × 1 and at least one layer")]
     Empty,
-    /// A band-normalization time constant outside the front end's limits.
-    #[error(
-        "band_norm {0} is outside {min}..={max}",
-        min = core_nostd::frontend::BAND_NORM_MIN_SHIFT,
-        max = core_nostd::frontend::BAND_NORM_MAX_SHIFT
-    )]
-    BandNorm(u8),
 }
 
 /// A feature map's shape `[channels, bins, frames]`.
@@ -221,7 +209,6 @@ impl ModelConfig {
             ],
             batch_norm_epsilon: 1e-5,
             batch_norm_momentum: 0.1,
-            band_norm: None,
         }
     }
 
@@ -263,11 +250,6 @@ impl ModelConfig {
     pub fn blocks(&self) -> Result<Vec<BlockShapes>, ConfigError> {
         if self.layers.is_empty() || product(self.input_shape()) == 0 {
             return Err(ConfigError::Empty);
-        }
-        if let Some(shift) = self.band_norm
-            && core_nostd::frontend::BandNormalizer::new(shift).is_none()
-        {
-            return Err(ConfigError::BandNorm(shift));
         }
         let mut input = self.input_shape();
         let mut shapes = Vec::with_capacity(self.layers.len());
@@ -571,32 +553,6 @@ mod tests {
         let mut empty = ModelConfig::reference();
         empty.layers.clear();
         assert_eq!(empty.blocks(), Err(ConfigError::Empty));
-        let unbounded = ModelConfig {
-            band_norm: Some(13),
-            ..ModelConfig::compact()
-        };
-        assert_eq!(unbounded.blocks(), Err(ConfigError::BandNorm(13)));
-    }
-
-    #[test]
-    fn band_norm_is_optional_in_model_json() {
-        // Files written before the field existed read as "no normalization", and the presets
-        // still write exactly those files.
-        let preset = serde_json::to_value(ModelConfig::compact()).unwrap();
-        assert!(preset.get("band_norm").is_none());
-        let read: ModelConfig = serde_json::from_value(preset).unwrap();
-        assert_eq!(read, ModelConfig::compact());
-        let normalized = ModelConfig {
-            band_norm: Some(6),
-            ..ModelConfig::compact()
-        };
-        let json = serde_json::to_value(&normalized).unwrap();
-        assert_eq!(json["band_norm"], 6);
-        assert_eq!(
-            serde_json::from_value::<ModelConfig>(json).unwrap(),
-            normalized
-        );
-        assert!(normalized.blocks().is_ok());
     }
 
     #[test]

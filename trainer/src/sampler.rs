@@ -14,10 +14,7 @@
 use crate::augment::{AugmentConfig, augment_with_report, input_len_needed, mask_features};
 use crate::prepare::cache::PreparedRecording;
 use crate::prepare::select::Selection;
-use core_nostd::frontend::{
-    BINS, BandNormalizer, FeaturePlane, WINDOW_FRAMES, WINDOW_SAMPLES, normalize_plane,
-    window_features,
-};
+use core_nostd::frontend::{BINS, FeaturePlane, WINDOW_FRAMES, WINDOW_SAMPLES, window_features};
 use rand::{RngExt, SeedableRng};
 
 /// Samples an instrument must sound within a window to label it in [`LabelMode::Window`]: one
@@ -109,22 +106,20 @@ pub fn instrument_labels(
 /// to `out` (`128 × 312` codes, `[bin][frame]`). Cost: 312 front-end frames.
 pub fn append_window_features(audio: &[i16], start: u64, out: &mut Vec<i8>) {
     let mut unused = rand::rngs::SmallRng::seed_from_u64(0);
-    append_augmented_window_features(audio, start, &SamplerConfig::default(), &mut unused, out);
+    append_augmented_window_features(audio, start, &AugmentConfig::default(), &mut unused, out);
 }
 
-/// Like [`append_window_features`], with the window's audio augmented by `config.augment`
+/// Like [`append_window_features`], with the window's audio augmented by `augment_config`
 /// (drawing one `u64` from `rng` whatever the config, so the window draws that follow do not
-/// depend on it) and its features normalized per band when `config.band_norm` says so; feature
-/// masks, when configured, are applied last. Cost: 312 front-end frames plus the augmentation
-/// (about 1.5 ms, all on).
+/// depend on it); feature masks, when configured, are applied to the window's features. Cost:
+/// 312 front-end frames plus the augmentation (about 1.5 ms, all on).
 pub fn append_augmented_window_features(
     audio: &[i16],
     start: u64,
-    config: &SamplerConfig,
+    augment_config: &AugmentConfig,
     rng: &mut impl rand::Rng,
     out: &mut Vec<i8>,
 ) {
-    let augment_config = &config.augment;
     let start = usize::try_from(start)
         .unwrap_or(usize::MAX)
         .min(audio.len());
@@ -135,9 +130,6 @@ pub fn append_augmented_window_features(
     window.copy_from_slice(&samples[..WINDOW_SAMPLES]);
     let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
     window_features(&window, &mut plane);
-    if let Some(mut normalizer) = config.band_norm.and_then(BandNormalizer::new) {
-        normalize_plane(&mut plane, &mut normalizer);
-    }
     if let Some(masks) = &applied.masks {
         mask_features(&mut plane, masks);
     }
@@ -153,10 +145,6 @@ pub struct SamplerConfig {
     pub label_mode: LabelMode,
     /// Audio augmentation (off by default).
     pub augment: AugmentConfig,
-    /// The model's causal per-band normalization of each window's features (see
-    /// [`crate::model::ModelConfig::band_norm`]); none by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub band_norm: Option<u8>,
 }
 
 impl Default for SamplerConfig {
@@ -165,7 +153,6 @@ impl Default for SamplerConfig {
             stack: 4,
             label_mode: LabelMode::Window,
             augment: AugmentConfig::default(),
-            band_norm: None,
         }
     }
 }
@@ -186,7 +173,7 @@ pub fn draw_example(
     let starts = draw_starts(audio.len() as u64, stack, rng);
     let mut features = Vec::with_capacity(stack * WINDOW_FEATURES);
     for &start in &starts {
-        append_augmented_window_features(audio, start, config, rng, &mut features);
+        append_augmented_window_features(audio, start, &config.augment, rng, &mut features);
     }
     let instruments = instrument_labels(recording, &starts, selection, mode);
     Some(Example {
@@ -406,35 +393,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b, again, "augmentation is seeded");
-    }
-
-    #[test]
-    fn band_normalization_is_the_cores_applied_to_each_window() {
-        let (r, s) = (recording(), selection());
-        let audio = busy_audio();
-        let normalized = SamplerConfig {
-            band_norm: Some(6),
-            ..SamplerConfig::default()
-        };
-        let draw = |config: &SamplerConfig| {
-            draw_example(&r, &audio, &s, config, &mut rng_for(4, Purpose::Windows, 2)).unwrap()
-        };
-        let (plain, normalized) = (draw(&SamplerConfig::default()), draw(&normalized));
-        assert_eq!(
-            (&plain.starts, &plain.instruments),
-            (&normalized.starts, &normalized.instruments)
-        );
-        assert_ne!(plain.features, normalized.features);
-        for (p, n) in plain
-            .features
-            .chunks(WINDOW_FEATURES)
-            .zip(normalized.features.chunks(WINDOW_FEATURES))
-        {
-            let mut plane: Box<FeaturePlane> = Box::new([[0; WINDOW_FRAMES]; BINS]);
-            plane.as_flattened_mut().copy_from_slice(p);
-            normalize_plane(&mut plane, &mut BandNormalizer::new(6).unwrap());
-            assert_eq!(plane.as_flattened(), n, "each window starts a fresh mean");
-        }
     }
 
     #[test]

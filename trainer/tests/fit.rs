@@ -34,7 +34,6 @@ fn args(cache: &Path, out: &Path, epochs: usize) -> FitArgs {
         label_mode: LabelMode::Window,
         config: Preset::Compact,
         augment: "off".into(),
-        band_norm: None,
         validation_stacks: 8,
         validation_cache: None,
         lr_schedule: ScheduleKind::Constant,

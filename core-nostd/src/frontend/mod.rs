@@ -38,17 +38,12 @@
 //! (only linked if the reference quantizer is used), plus microfft's 256-point twiddles.
 //! Stack: about 1 KiB per frame (the FFT buffer). Streaming state: 512 B of samples.
 
-mod band_norm;
 mod frame;
 mod quantize;
 mod stream;
 mod tables;
 mod window;
 
-pub use band_norm::{
-    BandNormalizer, MAX_SHIFT as BAND_NORM_MAX_SHIFT, MIN_SHIFT as BAND_NORM_MIN_SHIFT,
-    normalize_plane,
-};
 pub use frame::{compute_frame, compute_frame_reference};
 pub use quantize::{quantize_log_power, quantize_log_power_reference};
 pub use stream::StreamingFrontEnd;

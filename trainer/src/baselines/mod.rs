@@ -215,7 +215,6 @@ pub fn run(args: &BaselinesArgs) -> anyhow::Result<Comparison> {
                 args.validation_windows,
                 1,
                 args.label_mode,
-                None,
                 args.eval_seed,
             )
         })

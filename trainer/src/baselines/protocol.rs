@@ -62,7 +62,6 @@ pub fn evaluate(
             protocol.stacks,
             protocol.windows,
             protocol.label_mode,
-            None,
             protocol.seed,
         );
         let mut model = 0;

@@ -78,12 +78,6 @@ pub struct FitArgs {
     /// Validation windows are never augmented.
     #[arg(long, default_value = "off")]
     pub augment: String,
-    /// Normalize every input window per frequency band with a causal running mean whose time
-    /// constant is 2^SHIFT frames of 16 ms (6: about 1 s), removing any fixed colouring of the
-    /// sound; saved with the model. Off by default (and not yet in the int8 model file).
-    #[arg(long, value_name = "SHIFT", value_parser = clap::value_parser!(u8).range(
-        i64::from(core_nostd::frontend::BAND_NORM_MIN_SHIFT)..=i64::from(core_nostd::frontend::BAND_NORM_MAX_SHIFT)))]
-    pub band_norm: Option<u8>,
     /// Validation stacks drawn (once) from every validation recording.
     #[arg(long, default_value_t = 20)]
     pub validation_stacks: usize,
@@ -184,15 +178,11 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         Some(dir) => Some(load_validation_corpus(dir, &args.cache, &corpus, &pool)?),
         None => None,
     };
-    let config = ModelConfig {
-        band_norm: args.band_norm,
-        ..ModelConfig::from_preset(args.config)
-    };
+    let config = ModelConfig::from_preset(args.config);
     let sampler = SamplerConfig {
         stack: config.stack,
         label_mode: args.label_mode,
         augment,
-        band_norm: config.band_norm,
     };
     let settings = RunSettings {
         seed: args.seed,
