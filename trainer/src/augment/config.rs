@@ -25,6 +25,10 @@ pub const EQ_GAIN_LIMIT_DB: f32 = 18.0;
 /// one of about 0.18 octaves (two semitones).
 pub const EQ_Q_LIMITS: (f32, f32) = (0.3, 8.0);
 
+/// Pitch shifts are held to ±this many semitones (an octave), so that with the tempo factors
+/// of [`SPEED_LIMITS`] the WSOLA stage's factor (`speed / pitch ratio`) stays within 0.25 … 4.
+pub const PITCH_LIMIT_SEMITONES: f32 = 12.0;
+
 /// Masks per window are held to this many of each kind (bands and spans).
 pub const MASKS_LIMIT: u8 = 8;
 /// A frequency mask is at most this many bins wide (a quarter of the 128).
@@ -133,6 +137,11 @@ pub struct AugmentConfig {
     /// Tempo factor range, e.g. `(0.9, 1.1)`: 1.1 plays 10% faster at the same pitch, so onsets
     /// come 1/1.1 times as far apart and the window consumes 1.1 times as many input samples.
     pub speed: Option<(f32, f32)>,
+    /// Largest pitch shift in semitones: the shift is drawn uniformly in `±value` (then rounded
+    /// to the resampler's grid, about 0.1 semitone) and moves every frequency, the spectral
+    /// envelope with the pitch, as a SoundFont does when it stretches one sample over several
+    /// keys. The tempo is kept (the speed stage sets it). Held to ±[`PITCH_LIMIT_SEMITONES`].
+    pub pitch_semitones: Option<f32>,
     /// Masks on the features (the one stage after the front end, applied by the sampler from
     /// [`Applied::masks`](super::Applied::masks); `augment` itself leaves the audio alone).
     pub mask: Option<MaskRange>,
@@ -140,7 +149,7 @@ pub struct AugmentConfig {
 
 impl AugmentConfig {
     /// True when no augmentation is configured, so [`augment`](super::augment) returns its input
-    /// unchanged and the sampler masks nothing. Cost: seven comparisons.
+    /// unchanged and the sampler masks nothing. Cost: eight comparisons.
     pub fn is_off(&self) -> bool {
         self.gain_db.is_none()
             && self.tilt_db_per_octave.is_none()
@@ -148,6 +157,7 @@ impl AugmentConfig {
             && self.eq.is_none()
             && self.noise_snr_db.is_none()
             && self.speed.is_none()
+            && self.pitch_semitones.is_none()
             && self.mask.is_none()
     }
 
@@ -176,8 +186,17 @@ impl AugmentConfig {
             eq: Some(EqRange::preset_shape(6.0)),
             noise_snr_db: Some((20.0, 50.0)),
             speed: Some((0.9, 1.1)),
+            pitch_semitones: None,
             mask: None,
         }
+    }
+
+    /// The largest pitch shift this configuration can draw, in semitones (held to
+    /// [`PITCH_LIMIT_SEMITONES`]; a non-finite value counts as no shift), or `None` when the
+    /// pitch stage is off. Cost: a few comparisons.
+    pub fn max_pitch_semitones(&self) -> Option<f32> {
+        self.pitch_semitones
+            .map(|max| sanitize(max.abs(), (0.0, PITCH_LIMIT_SEMITONES), 0.0))
     }
 
     /// The largest tempo factor this configuration can draw (1 when speed is off): the caller
@@ -243,6 +262,26 @@ mod tests {
                 ..AugmentConfig::preset_default_on()
             }
         );
+    }
+
+    #[test]
+    fn the_benchmarked_pitch_file_is_the_preset_plus_a_pitch_shift() {
+        let text = include_str!("../../../bench/augment/preset-with-pitch.json");
+        let parsed: AugmentConfig = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            parsed,
+            AugmentConfig {
+                pitch_semitones: Some(2.0),
+                ..AugmentConfig::preset_default_on()
+            }
+        );
+        let pitch_only = AugmentConfig {
+            pitch_semitones: Some(2.0),
+            ..AugmentConfig::default()
+        };
+        assert!(!pitch_only.is_off(), "a pitch shift alone is augmentation");
+        assert_eq!(pitch_only.max_pitch_semitones(), Some(2.0));
+        assert_eq!(AugmentConfig::default().max_pitch_semitones(), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::config::{
     MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, RT60_LIMITS_S, SNR_DB_LIMITS,
     SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS, sanitize, sanitize_range,
 };
+use super::pitch;
 use core_nostd::frontend::{BINS, WINDOW_FRAMES};
 
 /// The range the reverb's room size (a factor on all its delay lengths) is drawn from, so that
@@ -57,6 +58,17 @@ pub struct NoiseApplied {
     pub rms: f32,
 }
 
+/// The pitch shift one window got.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PitchApplied {
+    /// The shift in semitones, as realized on the resampler's grid (`12 · log2(source_hz /
+    /// 8000)`), within about 0.06 semitone of the one drawn.
+    pub semitones: f32,
+    /// The rate the window was treated as recorded at before being resampled to 8 kHz: a
+    /// multiple of 50 Hz.
+    pub source_hz: u32,
+}
+
 /// One equalizer band a window got: a peaking filter.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EqBandApplied {
@@ -74,6 +86,8 @@ pub struct EqBandApplied {
 pub struct Applied {
     /// Tempo factor.
     pub speed: Option<f32>,
+    /// Pitch shift.
+    pub pitch: Option<PitchApplied>,
     /// Reverb parameters.
     pub reverb: Option<ReverbApplied>,
     /// Spectral tilt in dB per octave around 1 kHz.
@@ -118,6 +132,7 @@ pub(super) enum Stream {
     NoiseSamples = 6,
     Eq = 7,
     Mask = 8,
+    Pitch = 9,
 }
 
 /// A generator for `stream` of `seed`. Cost: one ChaCha8 key setup.
@@ -134,6 +149,14 @@ pub(super) fn draw(config: &AugmentConfig, seed: u64) -> Applied {
         speed: config.speed.map(|range| {
             let mut rng = stream_rng(seed, Stream::Speed);
             uniform(&mut rng, sanitize_range(range, SPEED_LIMITS, 1.0))
+        }),
+        pitch: config.max_pitch_semitones().map(|max| {
+            let drawn = uniform(&mut stream_rng(seed, Stream::Pitch), (-max, max));
+            let source_hz = pitch::source_rate(drawn);
+            PitchApplied {
+                semitones: pitch::semitones(source_hz),
+                source_hz,
+            }
         }),
         reverb: config.reverb.map(|range| {
             let mut rng = stream_rng(seed, Stream::Reverb);

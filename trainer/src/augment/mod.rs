@@ -7,6 +7,9 @@
 //! 1. **speed** (`stretch.rs`): tempo change with pitch kept, by WSOLA
 //!    (waveform-similarity overlap-add). It reads more or fewer input samples than it writes:
 //!    the caller passes [`input_len_needed`] samples.
+//!    With **pitch** (`pitch.rs`) on, the window is first resampled so that every frequency
+//!    moves by the drawn number of semitones, and the WSOLA stage then restores the tempo
+//!    (factor `speed / ratio`): the pitch changes, the tempo is the speed stage's.
 //! 2. **reverb** (`reverb.rs`): Schroeder/Freeverb-style combs and all-passes
 //!    with a drawn reverberation time, room size and wet share.
 //! 3. **tilt** (`tilt.rs`): a constant spectral slope in dB per octave around 1 kHz.
@@ -51,6 +54,7 @@ mod draw;
 mod eq;
 mod mask;
 mod noise;
+mod pitch;
 mod reverb;
 mod stretch;
 #[cfg(test)]
@@ -60,12 +64,12 @@ mod tilt;
 pub use color::{Coloring, ColoringRange};
 pub use config::{
     AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
-    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, RT60_LIMITS_S, ReverbRange,
-    SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
+    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, PITCH_LIMIT_SEMITONES,
+    RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
 };
 pub use draw::{
     Applied, EQ_FREQ_RANGE_HZ, EqBandApplied, MaskApplied, MasksApplied, NoiseApplied, NoiseColor,
-    ROOM_SCALE_RANGE, ReverbApplied,
+    PitchApplied, ROOM_SCALE_RANGE, ReverbApplied,
 };
 pub use mask::mask_features;
 
@@ -73,13 +77,26 @@ use draw::Stream;
 use rand::Rng;
 
 /// How many input samples [`augment`] reads to produce `out_len` under `config`: `out_len`
-/// without speed change, otherwise enough for the fastest configured tempo plus the WSOLA
-/// search margin (about `out_len * max_speed + 580`). Give `augment` this many samples from the
-/// window's start where the recording has them; missing samples count as silence. Cost:
-/// constant.
+/// without speed change or pitch shift, otherwise enough for the fastest configured tempo at the
+/// highest configured pitch plus the WSOLA search and resampler margins (about
+/// `out_len * max_speed + 580`, and about 1,000 more with a shift of 2 semitones). Give `augment`
+/// this many samples from the window's start where the recording has them; missing samples
+/// count as silence. Cost: constant.
 pub fn input_len_needed(out_len: usize, config: &AugmentConfig) -> usize {
-    match config.speed {
-        Some(_) => stretch::input_len(out_len, config.max_speed()),
+    let speed = config.max_speed();
+    match config.max_pitch_semitones() {
+        // The resampled input spans `ratio` times the WSOLA stage's input, read at
+        // `speed / ratio`: the most at one of the two extreme shifts.
+        Some(max) => [-max, max]
+            .into_iter()
+            .map(|semitones| {
+                let source_hz = pitch::source_rate(semitones);
+                let tempo = speed / pitch::ratio(source_hz);
+                pitch::input_len(stretch::input_len(out_len, tempo), source_hz)
+            })
+            .max()
+            .unwrap_or(out_len),
+        None if config.speed.is_some() => stretch::input_len(out_len, speed),
         None => out_len,
     }
 }
@@ -112,17 +129,7 @@ pub fn augment_with_report<R: Rng + ?Sized>(
         return (out, Applied::default());
     }
     let mut applied = draw::draw(config, seed);
-    let mut signal = match applied.speed {
-        Some(speed) => {
-            let used = stretch::input_len(out_len, speed).min(samples.len());
-            stretch::stretch(&to_f32(&samples[..used]), speed, out_len)
-        }
-        None => {
-            let mut signal = to_f32(&samples[..out_len.min(samples.len())]);
-            signal.resize(out_len, 0.0);
-            signal
-        }
-    };
+    let mut signal = retimed(samples, out_len, &mut applied);
     if let Some(params) = &applied.reverb {
         reverb::apply(&mut signal, params);
     }
@@ -140,6 +147,30 @@ pub fn augment_with_report<R: Rng + ?Sized>(
         params.rms = noise::add(&mut signal, params.snr_db, params.color, &mut noise_rng);
     }
     (signal.into_iter().map(to_i16).collect(), applied)
+}
+
+/// The pitch and speed stages: `out_len` samples of `samples` shifted by `applied.pitch` (if
+/// any) and played at tempo `applied.speed` (1 if off). A shift the resampler refuses (none
+/// within the limits) is dropped from `applied` and not made.
+fn retimed(samples: &[i16], out_len: usize, applied: &mut Applied) -> Vec<f32> {
+    let speed = applied.speed.unwrap_or(1.0);
+    if let Some(shift) = applied.pitch {
+        let tempo = speed / pitch::ratio(shift.source_hz);
+        let pitched_len = stretch::input_len(out_len, tempo);
+        let used = pitch::input_len(pitched_len, shift.source_hz).min(samples.len());
+        if let Some(pitched) = pitch::shift(&to_f32(&samples[..used]), shift.source_hz, pitched_len)
+        {
+            return stretch::stretch(&pitched, tempo, out_len);
+        }
+        applied.pitch = None;
+    }
+    if applied.speed.is_some() {
+        let used = stretch::input_len(out_len, speed).min(samples.len());
+        return stretch::stretch(&to_f32(&samples[..used]), speed, out_len);
+    }
+    let mut signal = to_f32(&samples[..out_len.min(samples.len())]);
+    signal.resize(out_len, 0.0);
+    signal
 }
 
 /// Samples as f32 at i16 scale.

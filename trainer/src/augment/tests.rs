@@ -226,6 +226,7 @@ fn odd_inputs_and_configs_neither_panic_nor_wrap() {
         }),
         noise_snr_db: Some((f32::NEG_INFINITY, -1e9)),
         speed: Some((0.0, 100.0)),
+        pitch_semitones: Some(-1e9),
         mask: Some(MaskRange {
             bands: u8::MAX,
             band_bins: u16::MAX,
@@ -290,6 +291,128 @@ fn input_len_needed_covers_the_fastest_tempo() {
     let needed = input_len_needed(WINDOW, &config);
     assert!(needed >= (WINDOW as f32 * 1.1) as usize && needed < WINDOW * 12 / 10);
     assert_eq!(input_len_needed(0, &config), 0);
+}
+
+fn pitch_config(semitones: f32, speed: Option<f32>) -> AugmentConfig {
+    AugmentConfig {
+        pitch_semitones: Some(semitones),
+        speed: speed.map(|s| (s, s)),
+        ..AugmentConfig::default()
+    }
+}
+
+/// A seed whose drawn shift under `config` is above (`up`) or below zero, with the shift.
+fn seed_with_shift(config: &AugmentConfig, up: bool) -> (u64, PitchApplied) {
+    (0..100)
+        .find_map(|seed| {
+            let (_, applied) = augment_with_report(&[], 0, config, &mut rng(seed));
+            let shift = applied.pitch.unwrap();
+            (shift.semitones.abs() > 1.0 && (shift.semitones > 0.0) == up).then_some((seed, shift))
+        })
+        .unwrap()
+}
+
+#[test]
+fn pitch_shift_moves_a_tone_by_the_realized_ratio() {
+    let config = pitch_config(2.0, None);
+    for up in [true, false] {
+        let (seed, shift) = seed_with_shift(&config, up);
+        assert_eq!(shift.source_hz % 50, 0);
+        let ratio = shift.source_hz as f32 / 8000.0;
+        assert!((12.0 * ratio.log2() - shift.semitones).abs() < 1e-4);
+        let input = to_i16_vec(&sine(440.0, 10_000.0, input_len_needed(WINDOW, &config)));
+        let out = to_f32_vec(&augment(&input, WINDOW, &config, &mut rng(seed)));
+        let peak = peak_frequency(&out, 300.0, 600.0);
+        assert!(
+            (peak - 440.0 * ratio).abs() <= 2.0,
+            "shift {}: peak at {peak} Hz, expected {}",
+            shift.semitones,
+            440.0 * ratio
+        );
+        // The level is kept (a 10,000-peak sine has an RMS of 7,071) and the whole window is
+        // filled: the input the stage asked for reaches its last sample.
+        let whole = rms(&out);
+        assert!((whole / 7071.0).log10().abs() * 20.0 < 0.5, "rms {whole}");
+        let tail = rms(&out[WINDOW - 400..]);
+        assert!(tail > 6000.0, "shift {}: tail rms {tail}", shift.semitones);
+    }
+}
+
+#[test]
+fn pitch_shift_keeps_the_tempo_and_speed_still_sets_it() {
+    const SPACING: usize = 1000;
+    for speed in [None, Some(0.9f32), Some(1.1)] {
+        let config = pitch_config(2.0, speed);
+        for up in [true, false] {
+            let (seed, shift) = seed_with_shift(&config, up);
+            // Short tone bursts: their spacing is the tempo, their content the pitch.
+            let burst = sine(500.0, 15_000.0, 200);
+            let input: Vec<i16> = (0..input_len_needed(WINDOW, &config))
+                .map(|i| {
+                    to_i16(if i % SPACING < 200 {
+                        burst[i % SPACING]
+                    } else {
+                        0.0
+                    })
+                })
+                .collect();
+            let out = to_f32_vec(&augment(&input, WINDOW, &config, &mut rng(seed)));
+            let envelope: Vec<f32> = out.iter().map(|v| v.abs()).collect();
+            let measured = strongest_period(&envelope, 600..1400) as f32;
+            let expected = SPACING as f32 / speed.unwrap_or(1.0);
+            assert!(
+                (measured / expected - 1.0).abs() < 0.02,
+                "speed {speed:?}, shift {}: spacing {measured}, expected {expected}",
+                shift.semitones
+            );
+        }
+    }
+}
+
+#[test]
+fn pitch_draws_cover_the_range_and_change_no_other_stage_draws() {
+    let preset = AugmentConfig::preset_default_on();
+    let pitched = AugmentConfig {
+        pitch_semitones: Some(-2.0),
+        ..preset.clone()
+    };
+    let (mut lowest, mut highest) = (0.0f32, 0.0f32);
+    for seed in 0..300 {
+        let (_, with) = augment_with_report(&[], 0, &pitched, &mut rng(seed));
+        let (_, without) = augment_with_report(&[], 0, &preset, &mut rng(seed));
+        let shift = with.pitch.unwrap();
+        assert!(shift.semitones.abs() <= 2.0 + 0.06, "{shift:?}");
+        (lowest, highest) = (lowest.min(shift.semitones), highest.max(shift.semitones));
+        assert_eq!(
+            Applied {
+                pitch: None,
+                ..with
+            },
+            without,
+            "seed {seed}"
+        );
+    }
+    assert!(lowest < -1.8 && highest > 1.8, "{lowest} {highest}");
+    // Out-of-range shifts are held to an octave; a non-finite one is no shift.
+    let octave = AugmentConfig {
+        pitch_semitones: Some(40.0),
+        ..AugmentConfig::default()
+    };
+    assert!((0..50).all(|seed| {
+        let (_, applied) = augment_with_report(&[], 0, &octave, &mut rng(seed));
+        applied.pitch.unwrap().semitones.abs() <= PITCH_LIMIT_SEMITONES
+    }));
+    let nan = AugmentConfig {
+        pitch_semitones: Some(f32::NAN),
+        ..AugmentConfig::default()
+    };
+    let input = to_i16_vec(&sine(440.0, 10_000.0, WINDOW));
+    let (out, applied) = augment_with_report(&input, WINDOW, &nan, &mut rng(3));
+    assert_eq!(applied.pitch.map(|p| p.source_hz), Some(8000));
+    assert_eq!(
+        out, input,
+        "a zero shift at tempo 1 leaves the window as it was"
+    );
 }
 
 fn eq_config(bands: (u8, u8), gain_db: f32, q: (f32, f32)) -> AugmentConfig {
@@ -436,6 +559,13 @@ fn time_per_window_with_everything_on() {
             "speed",
             AugmentConfig {
                 speed: preset.speed,
+                ..off.clone()
+            },
+        ),
+        (
+            "pitch (2 semitones, tempo kept)",
+            AugmentConfig {
+                pitch_semitones: Some(2.0),
                 ..off.clone()
             },
         ),
