@@ -17,9 +17,10 @@
 //! [`RATE_STEP_HZ`] (shifts in steps of about a tenth of a semitone), which keeps the resampler's
 //! FFT blocks short.
 //!
-//! Cost: about `log2(2 · 2,400)` operations per sample for the FFTs (a few tenths of a
-//! millisecond per 5 s window; `time_per_window_with_everything_on` prints it), plus the WSOLA
-//! pass that restores the tempo.
+//! Cost: the resampler's FFTs, `O(log 4,800)` per sample, about 0.5 ms per 5 s window, plus the
+//! WSOLA pass that restores the tempo (0.9 ms, paid once when the speed stage is on too): 1.4 ms
+//! for the two with speed off (`time_per_window_with_everything_on`, release, dev-2c,
+//! 2026-12-06).
 
 use core_nostd::frontend::SAMPLE_RATE_HZ;
 
