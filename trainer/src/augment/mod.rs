@@ -79,7 +79,7 @@ use rand::Rng;
 /// How many input samples [`augment`] reads to produce `out_len` under `config`: `out_len`
 /// without speed change or pitch shift, otherwise enough for the fastest configured tempo at the
 /// highest configured pitch plus the WSOLA search and resampler margins (about
-/// `out_len * max_speed + 580`, and about 1,000 more with a shift of 2 semitones). Give `augment`
+/// `out_len * max_speed + 580`, and about 300 more with shifts of ±2 semitones). Give `augment`
 /// this many samples from the window's start where the recording has them; missing samples
 /// count as silence. Cost: constant.
 pub fn input_len_needed(out_len: usize, config: &AugmentConfig) -> usize {

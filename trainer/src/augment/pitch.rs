@@ -60,12 +60,12 @@ pub(super) fn input_len(out_len: usize, source_hz: u32) -> usize {
 }
 
 /// `input` with every frequency multiplied by `ratio(source_hz)` (and its tempo too), as exactly
-/// `out_len` samples: input past what the caller has counts as silence. `None` if the resampler
-/// refuses the rates, which [`source_rate`]'s range (1 Hz to 2 · 8 kHz for shifts within an
-/// octave) never gives. Cost: see the module documentation; `O(input)` memory.
+/// `out_len` samples: give it [`input_len`] samples where there are that many; input past its
+/// end counts as silence. `None` if the resampler refuses the rates, which [`source_rate`]'s
+/// range (4 to 16 kHz for shifts within an octave) never gives. Cost: see the module
+/// documentation, for all of `input`; `O(input)` memory.
 pub(super) fn shift(input: &[f32], source_hz: u32, out_len: usize) -> Option<Vec<f32>> {
-    let used = &input[..input_len(out_len, source_hz).min(input.len())];
-    let mut out = host_common::audio::resample_mono(used, source_hz, SAMPLE_RATE_HZ).ok()?;
+    let mut out = host_common::audio::resample_mono(input, source_hz, SAMPLE_RATE_HZ).ok()?;
     out.resize(out_len, 0.0);
     Some(out)
 }
