@@ -53,7 +53,7 @@ pub(super) fn ratio(source_hz: u32) -> f32 {
     (f64::from(source_hz) / f64::from(SAMPLE_RATE_HZ)) as f32
 }
 
-/// Input samples [`shift`] reads to produce `out_len` samples at `source_hz`. Cost: constant.
+/// Input samples to give [`shift`] for `out_len` samples at `source_hz`. Cost: constant.
 pub(super) fn input_len(out_len: usize, source_hz: u32) -> usize {
     let span = (out_len as f64 * f64::from(source_hz) / f64::from(SAMPLE_RATE_HZ)).ceil();
     (span as usize).saturating_add(FILTER_MARGIN)
