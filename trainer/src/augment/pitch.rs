@@ -45,7 +45,7 @@ pub(super) fn source_rate(semitones: f32) -> u32 {
 /// The shift in semitones that `source_hz` realizes: `12 · log2(source_hz / 8000)`. Cost: one
 /// `log2`.
 pub(super) fn semitones(source_hz: u32) -> f32 {
-    (12.0 * (f64::from(source_hz) / f64::from(SAMPLE_RATE_HZ)).log2()) as f32
+    12.0 * ratio(source_hz).log2()
 }
 
 /// The frequency ratio of `source_hz`: output frequency over input frequency.
