@@ -21,6 +21,8 @@ pub enum Purpose {
     Augment = 5,
     /// Rendering (tempo/velocity jitter, SoundFont draws).
     Render = 6,
+    /// Mixing a training batch's statistics (MixStyle), one stream per batch.
+    MixStyle = 7,
 }
 
 /// A generator for (`seed`, `purpose`, `index`). Cost: one ChaCha8 key setup.

@@ -29,6 +29,10 @@ pub const EQ_Q_LIMITS: (f32, f32) = (0.3, 8.0);
 /// of [`SPEED_LIMITS`] the WSOLA stage's factor (`speed / pitch ratio`) stays within 0.25 … 4.
 pub const PITCH_LIMIT_SEMITONES: f32 = 12.0;
 
+/// MixStyle's Beta parameter is held to this range: 0.01 mixes almost always all or nothing of
+/// the partner's statistics, 100 almost always half of each.
+pub const MIX_STYLE_ALPHA_LIMITS: (f32, f32) = (0.01, 100.0);
+
 /// Masks per window are held to this many of each kind (bands and spans).
 pub const MASKS_LIMIT: u8 = 8;
 /// A frequency mask is at most this many bins wide (a quarter of the 128).
@@ -64,6 +68,38 @@ impl MaskRange {
         spans: 2,
         span_frames: 40,
     };
+}
+
+/// Frequency-wise MixStyle (Zhou et al., 2021, on spectrograms as Schmid et al. did for unseen
+/// recording devices, DCASE 2022–2023): with chance `probability` a training *batch* is mixed:
+/// every example's per-bin statistics (mean and standard deviation of its codes over the stack's
+/// windows and frames) are replaced by a mix, weight λ ~ Beta(`alpha`, `alpha`) of its own, of
+/// its own and those of a random partner in the batch, its notes and their timing kept. A fixed
+/// colouring of one synthesizer's samples (how loud each frequency band sits, how much it moves)
+/// then no longer names an instrument or a composer. Applied by the trainer to whole batches
+/// (`crate::augment::mix_band_statistics`), never per window, never outside training.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixStyleRange {
+    /// Chance that a batch is mixed, held to 0 … 1 (non-finite: 0, never).
+    pub probability: f32,
+    /// Beta(alpha, alpha) parameter of each example's weight λ, held to
+    /// [`MIX_STYLE_ALPHA_LIMITS`] (non-finite: the largest, the mildest spread around ½).
+    pub alpha: f32,
+}
+
+impl MixStyleRange {
+    /// The chance a batch is mixed, held to 0 … 1. Cost: a comparison.
+    #[must_use]
+    pub fn held_probability(&self) -> f32 {
+        sanitize(self.probability, (0.0, 1.0), 0.0)
+    }
+
+    /// The Beta parameter, held to [`MIX_STYLE_ALPHA_LIMITS`]. Cost: a comparison.
+    #[must_use]
+    pub fn held_alpha(&self) -> f32 {
+        sanitize(self.alpha, MIX_STYLE_ALPHA_LIMITS, MIX_STYLE_ALPHA_LIMITS.1)
+    }
 }
 
 /// The ranges a reverb's parameters are drawn from, each uniformly and independently.
@@ -145,11 +181,15 @@ pub struct AugmentConfig {
     /// Masks on the features (the one stage after the front end, applied by the sampler from
     /// [`Applied::masks`](super::Applied::masks); `augment` itself leaves the audio alone).
     pub mask: Option<MaskRange>,
+    /// Frequency-wise MixStyle across a training batch's examples (applied by the trainer to
+    /// whole batches; the per-window stages and the sampler leave it alone).
+    pub mix_style: Option<MixStyleRange>,
 }
 
 impl AugmentConfig {
     /// True when no augmentation is configured, so [`augment`](super::augment) returns its input
-    /// unchanged and the sampler masks nothing. Cost: eight comparisons.
+    /// unchanged, the sampler masks nothing and the trainer mixes no batch. Cost: nine
+    /// comparisons.
     pub fn is_off(&self) -> bool {
         self.gain_db.is_none()
             && self.tilt_db_per_octave.is_none()
@@ -159,6 +199,7 @@ impl AugmentConfig {
             && self.speed.is_none()
             && self.pitch_semitones.is_none()
             && self.mask.is_none()
+            && self.mix_style.is_none()
     }
 
     /// Everything on, at ranges meant to cover the differences between one synthesizer in one
@@ -188,6 +229,7 @@ impl AugmentConfig {
             speed: Some((0.9, 1.1)),
             pitch_semitones: None,
             mask: None,
+            mix_style: None,
         }
     }
 
@@ -282,6 +324,50 @@ mod tests {
         assert!(!pitch_only.is_off(), "a pitch shift alone is augmentation");
         assert_eq!(pitch_only.max_pitch_semitones(), Some(2.0));
         assert_eq!(AugmentConfig::default().max_pitch_semitones(), None);
+    }
+
+    #[test]
+    fn the_benchmarked_mix_style_file_is_the_preset_plus_mix_style() {
+        let text = include_str!("../../../bench/augment/preset-with-mixstyle.json");
+        let parsed: AugmentConfig = serde_json::from_str(text).unwrap();
+        let mix_style = MixStyleRange {
+            probability: 0.4,
+            alpha: 0.3,
+        };
+        assert_eq!(
+            parsed,
+            AugmentConfig {
+                mix_style: Some(mix_style),
+                ..AugmentConfig::preset_default_on()
+            }
+        );
+        let mix_only = AugmentConfig {
+            mix_style: Some(mix_style),
+            ..AugmentConfig::default()
+        };
+        assert!(!mix_only.is_off(), "MixStyle alone is augmentation");
+    }
+
+    #[test]
+    fn mix_style_values_are_held() {
+        let odd = MixStyleRange {
+            probability: 1.5,
+            alpha: 0.0,
+        };
+        assert_eq!((odd.held_probability(), odd.held_alpha()), (1.0, 0.01));
+        let nan = MixStyleRange {
+            probability: f32::NAN,
+            alpha: f32::NAN,
+        };
+        assert_eq!((nan.held_probability(), nan.held_alpha()), (0.0, 100.0));
+        let negative = MixStyleRange {
+            probability: -0.5,
+            alpha: 1e9,
+        };
+        assert_eq!(
+            (negative.held_probability(), negative.held_alpha()),
+            (0.0, 100.0)
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //!    *features*. Drawn here with the rest ([`Applied::masks`]) but applied by the sampler after
 //!    the front end ([`mask_features`]), since they act on the spectrogram, not the audio.
 //!
+//! 8. **MixStyle** (`mixstyle.rs`): per-bin statistics of a training batch's examples mixed
+//!    with a random partner's ([`mix_band_statistics`]); applied by the trainer to whole
+//!    batches of features, not by `augment`.
+//!
 //! The tilt and equalizer also colour single parts of a rendering at its own sample rate
 //! ([`Coloring`], `color.rs`; `trainer render --part-eq`).
 //!
@@ -53,6 +57,7 @@ mod config;
 mod draw;
 mod eq;
 mod mask;
+mod mixstyle;
 mod noise;
 mod pitch;
 mod reverb;
@@ -64,14 +69,16 @@ mod tilt;
 pub use color::{Coloring, ColoringRange};
 pub use config::{
     AugmentConfig, EQ_BANDS_LIMIT, EQ_GAIN_LIMIT_DB, EQ_Q_LIMITS, EqRange, GAIN_DB_LIMITS,
-    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MaskRange, PITCH_LIMIT_SEMITONES,
-    RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS, TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
+    MASK_BINS_LIMIT, MASK_FRAMES_LIMIT, MASKS_LIMIT, MIX_STYLE_ALPHA_LIMITS, MaskRange,
+    MixStyleRange, PITCH_LIMIT_SEMITONES, RT60_LIMITS_S, ReverbRange, SNR_DB_LIMITS, SPEED_LIMITS,
+    TILT_LIMIT_DB_PER_OCTAVE, WET_LIMITS,
 };
 pub use draw::{
     Applied, EQ_FREQ_RANGE_HZ, EqBandApplied, MaskApplied, MasksApplied, NoiseApplied, NoiseColor,
     PitchApplied, ROOM_SCALE_RANGE, ReverbApplied,
 };
 pub use mask::mask_features;
+pub use mixstyle::mix_band_statistics;
 
 use draw::Stream;
 use rand::Rng;

@@ -233,6 +233,10 @@ fn odd_inputs_and_configs_neither_panic_nor_wrap() {
             spans: u8::MAX,
             span_frames: u16::MAX,
         }),
+        mix_style: Some(MixStyleRange {
+            probability: f32::NAN,
+            alpha: -1.0,
+        }),
     };
     let full_scale: Vec<i16> = (0..WINDOW)
         .map(|i| if i / 9 % 2 == 0 { i16::MAX } else { i16::MIN })

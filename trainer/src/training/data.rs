@@ -8,6 +8,7 @@
 //! (`rng_for(seed, Balance, SHUFFLE_STREAM + e × 1024 + cycle)`; `Balance` streams below 2^32
 //! are the selection's own).
 
+use crate::augment::{AugmentConfig, mix_band_statistics};
 use crate::prepare::cache::{CacheDir, PreparedRecording};
 use crate::prepare::select::Selection;
 use crate::progress::Progress;
@@ -148,6 +149,28 @@ pub fn draw_training(
     })
 }
 
+/// Applies `augment`'s batch-level stage, MixStyle (if configured), to batch `batch` of epoch
+/// `epoch`, drawing from its own stream `rng_for(seed, MixStyle, epoch × EPOCH_STRIDE + batch)`
+/// so that a resumed run mixes as a straight one does. Labels are left alone. Returns whether
+/// the batch was mixed. Cost: two passes over the batch's feature codes when it is mixed.
+pub fn mix_batch(
+    examples: &mut [Example],
+    augment: &AugmentConfig,
+    seed: u64,
+    epoch: u64,
+    batch: usize,
+) -> bool {
+    let Some(range) = &augment.mix_style else {
+        return false;
+    };
+    let mut rng = rng_for(seed, Purpose::MixStyle, epoch * EPOCH_STRIDE + batch as u64);
+    let mut features: Vec<&mut [i8]> = examples
+        .iter_mut()
+        .map(|e| e.features.as_mut_slice())
+        .collect();
+    mix_band_statistics(&mut features, range, &mut rng)
+}
+
 /// The fixed validation set: `per_recording` stacks of every validation recording, drawn once
 /// from `rng_for(seed, Evaluation, VALIDATION_STREAM + id × 1024 + j)` with `sampler` (pass it
 /// without augmentation: validation scores the real audio). Cost: `stack` windows per example,
@@ -180,6 +203,81 @@ pub fn draw_validation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example(recording: u32, code: impl Fn(usize) -> i8) -> Example {
+        let plane = core_nostd::frontend::BINS * core_nostd::frontend::WINDOW_FRAMES;
+        Example {
+            recording,
+            starts: vec![0],
+            features: (0..plane).map(code).collect(),
+            composer: recording as usize,
+            instruments: vec![recording % 2 == 0, true],
+        }
+    }
+
+    #[test]
+    fn batches_are_mixed_from_their_own_stream_and_keep_their_labels() {
+        use crate::augment::MixStyleRange;
+        let batch = vec![
+            example(0, |i| ((i * 7) % 23) as i8 - 60),
+            example(1, |i| ((i * 5) % 41) as i8 + 10),
+            example(2, |i| ((i * 3) % 13) as i8),
+        ];
+        let mut off = batch.clone();
+        assert!(!mix_batch(
+            &mut off,
+            &AugmentConfig::preset_default_on(),
+            7,
+            3,
+            2
+        ));
+        assert!(off == batch, "no MixStyle configured: untouched");
+        let always = AugmentConfig {
+            mix_style: Some(MixStyleRange {
+                probability: 1.0,
+                alpha: 0.3,
+            }),
+            ..AugmentConfig::default()
+        };
+        let mixed_at = |epoch: u64, index: usize| {
+            let mut examples = batch.clone();
+            assert!(mix_batch(&mut examples, &always, 7, epoch, index));
+            examples
+        };
+        let first = mixed_at(3, 2);
+        assert!(
+            first == mixed_at(3, 2),
+            "the same batch of the same epoch mixes the same"
+        );
+        let others = [
+            mixed_at(3, 1),
+            mixed_at(4, 2),
+            mixed_at(5, 0),
+            mixed_at(6, 9),
+        ];
+        assert!(
+            others.iter().any(|o| *o != first),
+            "other batches draw other mixes"
+        );
+        for examples in others.iter().chain([&first]) {
+            for (mixed, original) in examples.iter().zip(&batch) {
+                assert_eq!(
+                    (
+                        mixed.recording,
+                        &mixed.starts,
+                        mixed.composer,
+                        &mixed.instruments
+                    ),
+                    (
+                        original.recording,
+                        &original.starts,
+                        original.composer,
+                        &original.instruments
+                    )
+                );
+            }
+        }
+    }
 
     #[test]
     fn epochs_cover_every_slot_once_per_pass_and_differ() {

@@ -29,7 +29,7 @@ use crate::sampler::{LabelMode, SamplerConfig};
 use anyhow::Context;
 use burn::module::Module;
 use checkpoint::{CheckpointInfo, RunSettings};
-use data::{Corpus, draw_training, draw_validation, epoch_slots};
+use data::{Corpus, draw_training, draw_validation, epoch_slots, mix_batch};
 use metrics::{EpochMetrics, Scorer};
 use schedule::{Keep, ScheduleKind, kept_epoch};
 use std::path::PathBuf;
@@ -244,7 +244,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
         );
         let (mut sum_composer, mut sum_instruments, mut seen) = (0.0, 0.0, 0_usize);
         for (index, chunk) in slots.chunks(args.batch_size).enumerate() {
-            let examples = draw_training(
+            let mut examples = draw_training(
                 &corpus,
                 chunk,
                 index * args.batch_size,
@@ -252,6 +252,13 @@ pub fn run(args: &FitArgs) -> anyhow::Result<FitSummary> {
                 args.seed,
                 &sampler,
                 &pool,
+            );
+            mix_batch(
+                &mut examples,
+                &sampler.augment,
+                args.seed,
+                epoch as u64,
+                index,
             );
             let batch = batch_tensors(
                 &examples,
