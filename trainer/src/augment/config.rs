@@ -73,10 +73,10 @@ impl MaskRange {
 /// Frequency-wise MixStyle (Zhou et al., 2021, on spectrograms as Schmid et al. did for unseen
 /// recording devices, DCASE 2022–2023): with chance `probability` a training *batch* is mixed:
 /// every example's per-bin statistics (mean and standard deviation of its codes over the stack's
-/// windows and frames) are replaced by a mix, weight λ ~ Beta(`alpha`, `alpha`) of its own, of
-/// its own and those of a random partner in the batch, its notes and their timing kept. A fixed
-/// colouring of one synthesizer's samples (how loud each frequency band sits, how much it moves)
-/// then no longer names an instrument or a composer. Applied by the trainer to whole batches
+/// windows and frames) are replaced by `λ · own + (1 − λ) · partner's`, with λ ~ Beta(`alpha`,
+/// `alpha`) per example and a random partner in the batch; its notes and their timing are kept.
+/// A fixed colouring of one synthesizer's samples (how loud each frequency band sits, how much
+/// it moves) then no longer names an instrument or a composer. Applied by the trainer to whole batches
 /// (`crate::augment::mix_band_statistics`), never per window, never outside training.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
