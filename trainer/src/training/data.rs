@@ -211,7 +211,7 @@ mod tests {
             starts: vec![0],
             features: (0..plane).map(code).collect(),
             composer: recording as usize,
-            instruments: vec![recording % 2 == 0, true],
+            instruments: vec![recording.is_multiple_of(2), true],
         }
     }
 
