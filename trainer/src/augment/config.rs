@@ -76,8 +76,8 @@ impl MaskRange {
 /// windows and frames) are replaced by `λ · own + (1 − λ) · partner's`, with λ ~ Beta(`alpha`,
 /// `alpha`) per example and a random partner in the batch; its notes and their timing are kept.
 /// A fixed colouring of one synthesizer's samples (how loud each frequency band sits, how much
-/// it moves) then no longer names an instrument or a composer. Applied by the trainer to whole batches
-/// (`crate::augment::mix_band_statistics`), never per window, never outside training.
+/// it moves) then no longer names an instrument or a composer. Applied by the trainer to whole
+/// batches (`crate::augment::mix_band_statistics`), never per window, never outside training.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MixStyleRange {
