@@ -1,5 +1,8 @@
 //! Time of training-time augmentation: the audio stages, everything on (the preset), per 5 s
-//! window; and MixStyle on one batch of the reference's shape (16 stacks of 4 windows). Run: `cargo bench -p trainer --bench augment`. Results go to bench/RESULTS.md.
+//! window; and MixStyle on one batch of the reference's shape (16 stacks of 4 windows).
+//! Run: `cargo bench -p trainer --bench augment`. Results go to bench/RESULTS.md.
+//! (This builds `target/release/trainer` without the `burn` feature: rebuild it with
+//! `--features burn` before training.)
 
 use core_nostd::frontend::{BINS, WINDOW_FRAMES, WINDOW_SAMPLES};
 use criterion::{Criterion, criterion_group, criterion_main};

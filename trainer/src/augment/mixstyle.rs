@@ -34,10 +34,7 @@ pub fn mix_band_statistics(
     if features.len() < 2 || roll >= range.held_probability() {
         return false;
     }
-    let Some(first) = features.first() else {
-        return false;
-    };
-    let len = first.len();
+    let len = features.first().map_or(0, |first| first.len());
     if len == 0 || len % (BINS * WINDOW_FRAMES) != 0 || features.iter().any(|f| f.len() != len) {
         return false;
     }
