@@ -35,7 +35,10 @@ pub fn mix_band_statistics(
         return false;
     }
     let len = features.first().map_or(0, |first| first.len());
-    if len == 0 || len % (BINS * WINDOW_FRAMES) != 0 || features.iter().any(|f| f.len() != len) {
+    if len == 0
+        || !len.is_multiple_of(BINS * WINDOW_FRAMES)
+        || features.iter().any(|f| f.len() != len)
+    {
         return false;
     }
     let mut partners: Vec<usize> = (0..features.len()).collect();
